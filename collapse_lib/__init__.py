@@ -1,0 +1,12 @@
+"""collapse_lib: exact theory and fast simulation of model collapse in regression.
+
+The library behind the book *Model Collapse, Demystified*. Main entry points::
+
+    from collapse_lib import Problem, isotropic, power_law, theory, simulate
+"""
+from . import theory
+from .problem import Problem, isotropic, power_law
+from .simulate import SimulationResult, simulate, simulate_generations
+
+__all__ = ["Problem", "isotropic", "power_law", "theory", "simulate", "simulate_generations", "SimulationResult"]
+__version__ = "0.1.0"

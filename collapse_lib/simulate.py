@@ -1,0 +1,218 @@
+"""Monte Carlo of the generation chain (replace mode, theory.md section 1).
+
+``w_hat_0 = w0``; generation ``m`` relabels a fresh design with ``w_hat_{m-1}`` plus noise ``sigma0`` and refits by
+OLS (``T0 >= d``) or min-norm interpolation (``T0 < d``). A downstream ridge model (``lam >= 0``) is then fitted on
+``T`` fresh samples labelled by ``w_hat_n`` with noise ``sigma``. Test errors are exact: ``sum_j lambda_j (w_j - w0_j)^2``.
+
+Every stage with at least ``d`` samples is sampled through its sufficient statistics (:mod:`collapse_lib.sampling`),
+so its cost does not grow with the sample size; stages with fewer than ``d`` samples materialise the design and
+use the kernel form ``X^T (X X^T + T lam I)^{-1} y``. All runs are processed together as batched linear algebra.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import solve_triangular
+from tqdm.auto import tqdm
+
+from . import _validate as check
+from .problem import Problem
+from .sampling import bartlett_factor, design
+
+__all__ = ["SimulationResult", "simulate", "simulate_generations"]
+
+# Upper bound on the floats held by one batched array; runs are processed in chunks below it.
+_CHUNK_FLOATS = 2**24
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Per-run test errors of a simulated chain, with their mean and standard error.
+
+    Attributes
+    ----------
+    errors : ndarray, shape (runs,) or (runs, K)
+        Test error of every run; ``K`` indexes the ``lam`` grid (:func:`simulate`) or the generations
+        ``0..n`` (:func:`simulate_generations`).
+    mean : float or ndarray, shape (K,)
+        Average over runs.
+    sem : float or ndarray, shape (K,)
+        Standard error of the mean, ``std(errors, ddof=1) / sqrt(runs)``.
+    seed : object
+        The ``rng`` argument the result was produced with (for the figure captions).
+    """
+
+    errors: np.ndarray
+    mean: float | np.ndarray
+    sem: float | np.ndarray
+    seed: object = None
+
+    @classmethod
+    def from_errors(cls, errors: np.ndarray, seed=None) -> "SimulationResult":
+        errors = np.asarray(errors, dtype=float)
+        errors.setflags(write=False)
+        mean = errors.mean(axis=0)
+        sem = errors.std(axis=0, ddof=1) / np.sqrt(errors.shape[0])
+        if errors.ndim == 1:
+            mean, sem = float(mean), float(sem)
+        return cls(errors=errors, mean=mean, sem=sem, seed=seed)
+
+    @property
+    def runs(self) -> int:
+        return self.errors.shape[0]
+
+
+def _ridge_solve(A: np.ndarray, b: np.ndarray, lam: np.ndarray, m: int) -> np.ndarray:
+    """Solve ``(A + m lam I) x = b`` for a batch of PSD ``A`` (s, k, k), ``b`` (s, k), each ``lam`` (L,) -> (s, L, k)."""
+    if lam.size == 1:
+        eye = np.eye(A.shape[-1])
+        return np.linalg.solve(A + m * lam[0] * eye, b[..., None])[..., 0][:, None, :]
+    # One eigendecomposition serves the whole lam grid.
+    vals, vecs = np.linalg.eigh(A)
+    proj = np.einsum("skj,sk->sj", vecs, b)
+    coef = proj[:, None, :] / (vals[:, None, :] + m * lam[None, :, None])
+    return np.einsum("skj,slj->slk", vecs, coef)
+
+
+def _fit(rng: np.random.Generator, eigs: np.ndarray, w: np.ndarray, m: int, noise: float, lam: np.ndarray,
+         fast: bool) -> np.ndarray:
+    """Fit ridge (``lam`` grid, ``0`` = OLS / min-norm) on ``m`` fresh samples labelled by ``w`` (s, d) -> (s, L, d)."""
+    s, d = w.shape
+    root = np.sqrt(eigs)
+    if fast:
+        R = bartlett_factor(rng, d, m, s)
+        g = noise * rng.standard_normal((s, d))   # Q^T E
+        out = np.empty((s, lam.size, d))
+        zero = lam == 0
+        if np.any(zero):
+            # OLS: w + Lambda^{-1/2} R^{-1} g, a triangular solve per run.
+            out[:, zero, :] = (w + solve_triangular(R, g[..., None])[..., 0] / root)[:, None, :]
+        if not np.all(zero):
+            Rt = np.swapaxes(R, 1, 2)
+            G = (Rt @ R) * root[:, None] * root[None, :]
+            b = np.einsum("sij,sj->si", G, w) + root * np.einsum("sij,sj->si", Rt, g)
+            out[:, ~zero, :] = _ridge_solve(G, b, lam[~zero], m)
+        return out
+    X = design(rng, eigs, m, s)
+    y = np.einsum("std,sd->st", X, w) + noise * rng.standard_normal((s, m))
+    Xt = np.swapaxes(X, 1, 2)
+    if m >= d:
+        return _ridge_solve(Xt @ X, np.einsum("sdt,st->sd", Xt, y), lam, m)
+    alpha = _ridge_solve(X @ Xt, y, lam, m)            # kernel form: min-norm when lam = 0
+    return np.einsum("sdt,slt->sld", Xt, alpha)
+
+
+def _check_common(p, T, lam, n, runs, method):
+    if not isinstance(p, Problem):
+        raise ValueError(f"p must be a collapse_lib.Problem, got {type(p).__name__}")
+    if T is not None:
+        T = check.integer("T", T, minimum=1)
+    lam_arr = check.reals("lam", lam)
+    if T is None and np.any(lam_arr != 0):
+        raise ValueError("lam applies to the downstream fit: pass T (an integer >= 1) or leave lam = 0")
+    n = check.integer("n", n)
+    runs = check.integer("runs", runs, minimum=2)
+    if method not in ("auto", "bartlett", "plain"):
+        raise ValueError(f"method must be 'auto', 'bartlett' or 'plain', got {method!r}")
+    if method == "bartlett":
+        small = [(name, v) for name, v in (("T0", p.T0 if n else None), ("T", T)) if v is not None and v < p.d]
+        if small:
+            name, v = small[0]
+            raise ValueError(f"{name} must be >= d = {p.d} for method='bartlett' (the sampler needs T >= d), "
+                             f"got {v}; use method='auto' or 'plain'")
+    return T, lam_arr, n, runs
+
+
+def _run_chain(p: Problem, T, lam: np.ndarray, n: int, runs: int, rng, method: str, progress: bool,
+               record: bool) -> np.ndarray:
+    gen = check.rng(rng)
+    d = p.d
+    fast = {m: (method == "bartlett" or (method == "auto" and m >= d)) for m in (p.T0, T) if m is not None}
+    per_run = max([d * d] + [m * d for m, f in fast.items() if not f] + [lam.size * d])
+    chunk = int(max(1, min(runs, _CHUNK_FLOATS // per_run)))
+    starts = range(0, runs, chunk)
+    evals = n + 1 if record else 1
+    errors = np.empty((runs, evals, lam.size))
+
+    def test_error(w):  # (s, L, d) -> (s, L)
+        return np.sum(p.eigs * (w - p.w0) ** 2, axis=-1)
+
+    def downstream(w):
+        if T is None:
+            return test_error(w[:, None, :])
+        return test_error(_fit(gen, p.eigs, w, T, p.sigma, lam, fast[T]))
+
+    bar = tqdm(total=len(starts) * (n + 1), disable=not progress, desc="simulate", leave=False)
+    for start in starts:
+        s = min(chunk, runs - start)
+        w = np.broadcast_to(p.w0, (s, d)).copy()
+        if record:
+            errors[start:start + s, 0] = downstream(w)
+        bar.update()
+        for m in range(1, n + 1):
+            w = _fit(gen, p.eigs, w, p.T0, p.sigma0, np.zeros(1), fast[p.T0])[:, 0, :]
+            if record:
+                errors[start:start + s, m] = downstream(w)
+            bar.update()
+        if not record:
+            errors[start:start + s, 0] = downstream(w)
+    bar.close()
+    return errors
+
+
+def simulate(p: Problem, T: int | None = None, lam=0.0, n: int = 0, runs: int = 100, rng=None,
+             method: str = "auto", progress: bool = False) -> SimulationResult:
+    """Simulate ``runs`` independent chains of ``n`` generations and the downstream fit; return the test errors.
+
+    Parameters
+    ----------
+    p : Problem
+        Spectrum, teacher, noise levels and generator sample size ``p.T0``.
+    T : int or None
+        Downstream sample size, ``>= 1``. ``None`` reports the error of the generator ``w_hat_n`` itself.
+    lam : float or array_like, shape (L,)
+        Downstream ridge penalty, ``>= 0`` (``0``: OLS, or min-norm when ``T < d``). A grid is fitted on the same
+        data, which makes U-curves in ``lam`` smooth.
+    n : int
+        Number of synthetic generations, ``>= 0`` (``0`` is the clean baseline).
+    runs : int
+        Independent repetitions, ``>= 2``.
+    rng : int, Generator, SeedSequence or None
+        Randomness; the same seed gives the same result.
+    method : {"auto", "bartlett", "plain"}
+        ``"auto"`` uses the exact sufficient-statistic sampler wherever a stage has ``>= d`` samples.
+    progress : bool
+        Show a progress bar (tqdm).
+
+    Returns
+    -------
+    SimulationResult
+        ``errors`` of shape ``(runs,)``, or ``(runs, L)`` for a ``lam`` grid.
+
+    Examples
+    --------
+    >>> from collapse_lib import isotropic, simulate
+    >>> res = simulate(isotropic(d=20, T0=60), T=50, n=2, runs=200, rng=0)
+    >>> round(res.mean, 1)
+    1.6
+    """
+    T, lam_arr, n, runs = _check_common(p, T, lam, n, runs, method)
+    errors = _run_chain(p, T, np.atleast_1d(lam_arr), n, runs, rng, method, progress, record=False)[:, 0, :]
+    return SimulationResult.from_errors(errors[:, 0] if lam_arr.ndim == 0 else errors, seed=rng)
+
+
+def simulate_generations(p: Problem, T: int | None = None, lam: float = 0.0, n: int = 5, runs: int = 100, rng=None,
+                         method: str = "auto", progress: bool = False) -> SimulationResult:
+    """Like :func:`simulate`, but record the downstream test error after every generation ``0..n`` of each chain.
+
+    Returns
+    -------
+    SimulationResult
+        ``errors`` of shape ``(runs, n + 1)``; column ``m`` is the error of the model trained on generation ``m``.
+    """
+    T, lam_arr, n, runs = _check_common(p, T, lam, n, runs, method)
+    if lam_arr.ndim != 0:
+        raise ValueError("lam must be a single number in simulate_generations (use simulate for a lam grid)")
+    errors = _run_chain(p, T, np.atleast_1d(lam_arr), n, runs, rng, method, progress, record=True)[:, :, 0]
+    return SimulationResult.from_errors(errors, seed=rng)

@@ -1,0 +1,389 @@
+"""Closed forms for model collapse in regression (theory.md, results R1-R4, R8, R10).
+
+Every function here is pure and cheap (no simulation). Symbols follow theory.md: ``d`` features, ``T`` downstream
+samples, ``T0`` samples per synthetic generation, ``n`` generations, ``sigma`` / ``sigma0`` the downstream / generator
+noise levels, ``lam`` the downstream ridge penalty with the ``1/T`` normalisation.
+
+Outside a result's domain of validity (theory.md section 3) a ``ValueError`` says which parameter is out of range.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy.special import digamma
+
+from . import _validate as check
+from .problem import Problem
+
+__all__ = [
+    "ErrorTerms", "ols_test_error", "df", "effective_regularization", "ridge_test_error",
+    "ridge_test_error_isotropic", "overparam_chain_error", "overparam_ridge_test_error", "replace_accumulate_error",
+    "gaussian_chain_mean_drift", "gaussian_chain_variance_mean", "gaussian_chain_log_variance_mean",
+]
+
+
+class ErrorTerms(NamedTuple):
+    """Decomposition of the downstream test error (theory.md R3).
+
+    Each field is a float, or an array shaped like ``lam`` when ``lam`` is an array.
+    ``bias`` and ``variance`` are the clean-data terms, ``collapse`` the extra error caused by ``n`` synthetic
+    generations, and ``total`` their sum.
+    """
+
+    bias: float | np.ndarray
+    variance: float | np.ndarray
+    collapse: float | np.ndarray
+    total: float | np.ndarray
+
+
+def _ols_term(name: str, d: int, T: int) -> float:
+    """``d / (T - d - 1)``: the mean of ``tr(Sigma (X^T X)^{-1})`` for a Gaussian design (inverse Wishart)."""
+    if T < d + 2:
+        raise ValueError(f"{name} must be >= d + 2 = {d + 2} for OLS (the expected error is infinite at "
+                         f"{name} = d + 1 and OLS is not unique below d), got {name} = {T}")
+    return d / (T - d - 1)
+
+
+def ols_test_error(d: int, T: int, T0: int | None = None, sigma: float = 1.0, sigma0: float = 1.0,
+                   n: int = 0) -> float:
+    """Exact test error of OLS trained on the labels of the ``n``-th OLS generation (R2; R1 when ``n = 0``).
+
+    ``E_test = sigma^2 d/(T - d - 1) + n sigma0^2 d/(T0 - d - 1)``, for any covariance.
+
+    Parameters
+    ----------
+    d : int
+        Dimension, ``>= 1``.
+    T : int
+        Downstream sample size, ``>= d + 2``.
+    T0 : int, optional
+        Generator sample size, ``>= d + 2``; required when ``n > 0``.
+    sigma, sigma0 : float
+        Downstream and generator noise standard deviations, ``>= 0``.
+    n : int
+        Number of synthetic generations, ``>= 0``.
+
+    Returns
+    -------
+    float
+        The expected excess risk ``E ||w_pred - w0||_Sigma^2``.
+    """
+    d = check.integer("d", d, minimum=1)
+    T = check.integer("T", T, minimum=1)
+    sigma = check.real("sigma", sigma)
+    sigma0 = check.real("sigma0", sigma0)
+    n = check.integer("n", n)
+    clean = sigma**2 * _ols_term("T", d, T)
+    if n == 0:
+        return clean
+    if T0 is None:
+        raise ValueError("T0 must be given (an integer >= d + 2) when n > 0")
+    T0 = check.integer("T0", T0, minimum=1)
+    return clean + n * sigma0**2 * _ols_term("T0", d, T0)
+
+
+def df(eigs, t, m: int = 1):
+    """Degrees of freedom ``df_m(t) = sum_j (lambda_j / (lambda_j + t))^m``.
+
+    Parameters
+    ----------
+    eigs : array_like, shape (d,)
+        Eigenvalues, ``> 0``.
+    t : float or array_like, shape (L,)
+        Regularisation level(s), ``>= 0``.
+    m : int
+        Power, ``>= 1``.
+
+    Returns
+    -------
+    float or ndarray, shape (L,)
+    """
+    eigs = check.vector("eigs", eigs, positive=True)
+    t = check.reals("t", t)
+    m = check.integer("m", m, minimum=1)
+    out = np.sum((eigs / (eigs + t[..., None])) ** m, axis=-1)
+    return float(out) if out.ndim == 0 else out
+
+
+def _kappa(eigs: np.ndarray, lam: np.ndarray, T: int) -> np.ndarray:
+    """Vectorised solver of ``kappa - lam = kappa df_1(kappa) / T`` (inputs already validated)."""
+    d = eigs.size
+    lam = np.atleast_1d(lam).astype(float)
+    if T > d:
+        # Fast exit for lam = 0 above the threshold, where kappa = 0 exactly.
+        kappa = np.zeros_like(lam)
+        todo = lam > 0
+    else:
+        kappa = np.zeros_like(lam)
+        todo = np.ones_like(lam, dtype=bool)
+    if not np.any(todo):
+        return kappa
+    lt = lam[todo]
+    # g(k) = k (T - df1(k)) / T - lam is convex with g(0) = -lam <= 0, so Newton started to the right of the root
+    # decreases monotonically to it. At k_hi = lam + sum(eigs)/T we have g >= 0.
+    k = lt + eigs.sum() / T
+    for _ in range(1000):
+        ratio = eigs / (eigs + k[:, None])            # lambda_j / (lambda_j + k)
+        # Written as (T - d) + sum k/(lambda+k) to avoid cancellation when k is tiny and T > d.
+        slack1 = (T - d) + np.sum(1.0 - ratio, axis=1)          # T - df1(k)
+        slack2 = (T - d) + np.sum(1.0 - ratio**2, axis=1)       # T - df2(k)
+        g = k * slack1 / T - lt
+        step = g / (slack2 / T)
+        k_new = np.maximum(k - step, 0.0)
+        done = (np.abs(k_new - k) <= 1e-15 * np.maximum(k, 1e-300)) | (g <= 0)
+        k = np.where(g <= 0, k, k_new)
+        if np.all(done):
+            break
+    kappa[todo] = k
+    return kappa
+
+
+def effective_regularization(eigs, lam, T: int):
+    """Effective regularisation ``kappa(lam, T)`` of ridge regression (theory.md R3).
+
+    The unique positive solution of ``kappa - lam = kappa df_1(kappa) / T``. For ``lam = 0`` it is ``0`` when
+    ``T > d`` and the solution of ``df_1(kappa) = T`` when ``T < d``.
+
+    Parameters
+    ----------
+    eigs : array_like, shape (d,)
+        Eigenvalues of the covariance, ``> 0``.
+    lam : float or array_like, shape (L,)
+        Ridge penalty(ies), ``>= 0``.
+    T : int
+        Sample size, ``>= 1``; ``T != d`` when ``lam = 0``.
+
+    Returns
+    -------
+    float or ndarray, shape (L,)
+        Relative accuracy about ``1e-12`` (Newton iterations from above on a convex function).
+    """
+    eigs = check.vector("eigs", eigs, positive=True)
+    lam_arr = check.reals("lam", lam)
+    T = check.integer("T", T, minimum=1)
+    if T == eigs.size and np.any(lam_arr == 0):
+        raise ValueError(f"lam must be > 0 when T = d = {T} (the ridgeless limit diverges at the interpolation threshold)")
+    out = _kappa(eigs, lam_arr, T)
+    return float(out[0]) if lam_arr.ndim == 0 else out
+
+
+def _ridge_terms(eigs, w0, sigma, sigma0, T0, T, lam, n) -> ErrorTerms:
+    """R3 given validated inputs; ``lam`` is a 0-d or 1-D array."""
+    d = eigs.size
+    kappa = _kappa(eigs, lam, T)[:, None]
+    inv = 1.0 / (eigs + kappa)
+    df2 = np.sum((eigs * inv) ** 2, axis=1)
+    u = df2 / (T - df2)
+    k2 = kappa[:, 0] ** 2
+    bias = k2 * np.sum(eigs * w0**2 * inv**2, axis=1) / (1.0 - df2 / T)
+    variance = sigma**2 * u
+    if n == 0:
+        collapse = np.zeros_like(bias)
+    else:
+        rho = (df2 + k2 * np.sum(inv**2, axis=1) * u) / (T0 - d - 1)
+        collapse = n * sigma0**2 * rho
+    total = bias + variance + collapse
+    squeeze = (lambda a: float(a[0])) if lam.ndim == 0 else (lambda a: a)
+    return ErrorTerms(*(squeeze(a) for a in (bias, variance, collapse, total)))
+
+
+def _check_ridge_args(p_d: int, T, lam, n, T0):
+    T = check.integer("T", T, minimum=1)
+    lam = check.reals("lam", lam)
+    n = check.integer("n", n)
+    if T == p_d and np.any(lam == 0):
+        raise ValueError(f"lam must be > 0 when T = d = {T} (R3 needs T != d in the ridgeless case)")
+    if n > 0 and T0 < p_d + 2:
+        raise ValueError(f"T0 must be >= d + 2 = {p_d + 2} for OLS generators in R3, got T0 = {T0}; for "
+                         "over-parameterised generators (T0 <= d - 2) use overparam_ridge_test_error")
+    return T, lam, n
+
+
+def ridge_test_error(p: Problem, T: int, lam=0.0, n: int = 0) -> ErrorTerms:
+    """Test error of ridge trained on labels of the ``n``-th OLS generation (theory.md R3).
+
+    Deterministic equivalent (exact as ``d, T, T0 -> infinity`` proportionally; accurate to a few per cent
+    from ``d ~ 100``)::
+
+        bias     = kappa^2 sum_j lambda_j w0_j^2 / (lambda_j + kappa)^2 / (1 - df_2/T)
+        variance = sigma^2 df_2 / (T - df_2)
+        collapse = n sigma0^2 [df_2 + kappa^2 sum_j (lambda_j + kappa)^-2 df_2/(T - df_2)] / (T0 - d - 1)
+
+    Parameters
+    ----------
+    p : Problem
+        The problem (covariance spectrum, teacher, noise levels, ``T0``).
+    T : int
+        Downstream sample size, ``>= 1`` (``!= d`` when ``lam = 0``).
+    lam : float or array_like, shape (L,)
+        Ridge penalty, ``>= 0``; an array evaluates the whole grid at once.
+    n : int
+        Number of synthetic generations, ``>= 0``. When ``n > 0``, ``p.T0 >= d + 2`` is required.
+
+    Returns
+    -------
+    ErrorTerms
+        ``bias``, ``variance``, ``collapse`` and ``total`` (floats, or arrays shaped like ``lam``).
+    """
+    if not isinstance(p, Problem):
+        raise ValueError(f"p must be a collapse_lib.Problem, got {type(p).__name__}")
+    T, lam, n = _check_ridge_args(p.d, T, lam, n, p.T0)
+    return _ridge_terms(p.eigs, p.w0, p.sigma, p.sigma0, p.T0, T, lam, n)
+
+
+def _isotropic_kappa(lam, phi):
+    b = lam + phi - 1.0
+    # Two algebraically equal forms; the second avoids cancellation when b < 0 and lam is tiny.
+    disc = np.sqrt(b**2 + 4.0 * lam)
+    return np.where(b >= 0, (b + disc) / 2.0, 2.0 * lam / np.maximum(disc - b, 1e-300))
+
+
+def ridge_test_error_isotropic(d: int, T: int, T0: int, lam=0.0, n: int = 0, sigma: float = 1.0,
+                               sigma0: float = 1.0, w0_norm2: float = 1.0) -> ErrorTerms:
+    """Closed form of :func:`ridge_test_error` when ``Sigma = I`` (theory.md R3, isotropic).
+
+    With ``phi = d/T``, ``kappa = (lam + phi - 1 + sqrt((lam + phi - 1)^2 + 4 lam)) / 2`` and ``q = (1 + kappa)^2``::
+
+        E_test = kappa^2 ||w0||^2/(q - phi) + sigma^2 phi/(q - phi)
+                 + n sigma0^2 d/(T0 - d - 1) (q - phi + phi kappa^2) / (q (q - phi))
+
+    Parameters are as in :func:`ridge_test_error`, with ``w0_norm2 = ||w0||^2 >= 0``.
+    """
+    d = check.integer("d", d, minimum=1)
+    T0 = check.integer("T0", T0, minimum=1)
+    sigma = check.real("sigma", sigma)
+    sigma0 = check.real("sigma0", sigma0)
+    w0_norm2 = check.real("w0_norm2", w0_norm2)
+    T, lam, n = _check_ridge_args(d, T, lam, n, T0)
+    phi = d / T
+    kappa = _isotropic_kappa(lam, phi)
+    q = (1.0 + kappa) ** 2
+    bias = kappa**2 * w0_norm2 / (q - phi)
+    variance = sigma**2 * phi / (q - phi)
+    collapse = (n * sigma0**2 * d / (T0 - d - 1) * (q - phi + phi * kappa**2) / (q * (q - phi))) if n else 0.0 * bias
+    total = bias + variance + collapse
+    if lam.ndim == 0:
+        return ErrorTerms(float(bias), float(variance), float(collapse), float(total))
+    return ErrorTerms(bias, variance, collapse, total)
+
+
+def _check_overparam(d, T0, w0_norm2, sigma0, n):
+    d = check.integer("d", d, minimum=3)
+    T0 = check.integer("T0", T0, minimum=1)
+    if T0 > d - 2:
+        raise ValueError(f"T0 must be <= d - 2 = {d - 2} for over-parameterised (min-norm) generators (R4), got {T0}; "
+                         "for T0 >= d + 2 use ols_test_error or ridge_test_error")
+    return d, T0, check.real("w0_norm2", w0_norm2), check.real("sigma0", sigma0), check.integer("n", n)
+
+
+def overparam_chain_error(d: int, T0: int, w0_norm2: float = 1.0, sigma0: float = 0.0, n: int = 1) -> float:
+    """``E ||w_hat_n - w0||^2`` for ``n`` min-norm generations with ``T0 < d`` (theory.md R4, isotropic, exact).
+
+    With ``gamma = T0 / d``::
+
+        (1 - gamma^n) ||w0||^2 + sigma0^2 T0/(d - T0 - 1) (1 - gamma^n)/(1 - gamma)
+
+    Without noise (``sigma0 = 0``) the chain forgets the teacher geometrically.
+
+    Parameters
+    ----------
+    d : int
+        Dimension, ``>= 3``.
+    T0 : int
+        Generator sample size, ``1 <= T0 <= d - 2``.
+    w0_norm2 : float
+        ``||w0||^2``, ``>= 0``.
+    sigma0 : float
+        Generator noise standard deviation, ``>= 0``.
+    n : int
+        Number of generations, ``>= 0``.
+    """
+    d, T0, w0_norm2, sigma0, n = _check_overparam(d, T0, w0_norm2, sigma0, n)
+    gamma = T0 / d
+    forget = 1.0 - gamma**n
+    return forget * w0_norm2 + sigma0**2 * T0 / (d - T0 - 1) * forget / (1.0 - gamma)
+
+
+def overparam_ridge_test_error(d: int, T0: int, T: int, lam=0.0, n: int = 1, sigma: float = 1.0,
+                               sigma0: float = 0.0, w0_norm2: float = 1.0):
+    """Ridge downstream of ``n`` over-parameterised (min-norm, ``T0 < d``) generators, isotropic (theory.md R4).
+
+    With ``A = kappa/(1 + kappa)``, ``B = kappa^2/((1 + kappa)^2 - phi)`` and ``e_n`` from
+    :func:`overparam_chain_error`::
+
+        E_test = B ||w0||^2 + 2 (A - B)(1 - gamma^n) ||w0||^2 + (1 - 2A + B) e_n + sigma^2 phi/((1 + kappa)^2 - phi)
+
+    Returns a float, or an array shaped like ``lam``.
+    """
+    d, T0, w0_norm2, sigma0, n = _check_overparam(d, T0, w0_norm2, sigma0, n)
+    sigma = check.real("sigma", sigma)
+    T, lam, n = _check_ridge_args(d, T, lam, n, d + 2)
+    phi = d / T
+    kappa = _isotropic_kappa(lam, phi)
+    q = (1.0 + kappa) ** 2
+    A = kappa / (1.0 + kappa)
+    B = kappa**2 / (q - phi)
+    e_n = overparam_chain_error(d, T0, w0_norm2, sigma0, n)
+    forget = 1.0 - (T0 / d) ** n
+    out = B * w0_norm2 + 2 * (A - B) * forget * w0_norm2 + (1 - 2 * A + B) * e_n + sigma**2 * phi / (q - phi)
+    return float(out) if lam.ndim == 0 else out
+
+
+def replace_accumulate_error(d: int, T: int, sigma: float = 1.0, n: int = 1) -> tuple[float, float]:
+    """Test error after ``n`` self-labelling iterations on a fixed design: replace vs accumulate (theory.md R8).
+
+    Replace (fit only the newest labels): ``n sigma^2 d/(T - d - 1)``.
+    Accumulate (fit all labels so far): ``sigma^2 d/(T - d - 1) sum_{i<=n} 1/i^2``, bounded by ``pi^2/6`` times one step.
+
+    Parameters
+    ----------
+    d : int
+        Dimension, ``>= 1``.
+    T : int
+        Rows of the fixed design, ``>= d + 2``.
+    sigma : float
+        Label noise added at every iteration, ``>= 0``.
+    n : int
+        Number of iterations, ``>= 0``.
+
+    Returns
+    -------
+    (float, float)
+        ``(replace, accumulate)``.
+    """
+    d = check.integer("d", d, minimum=1)
+    T = check.integer("T", T, minimum=1)
+    sigma = check.real("sigma", sigma)
+    n = check.integer("n", n)
+    step = sigma**2 * _ols_term("T", d, T)
+    return n * step, step * float(np.sum(1.0 / np.arange(1, n + 1) ** 2))
+
+
+def _check_gaussian(s, M, n):
+    return check.real("s", s), check.integer("M", M, minimum=2), check.integer("n", n)
+
+
+def gaussian_chain_mean_drift(s: float = 1.0, M: int = 100, n: int = 1) -> float:
+    """``E (mu_n - mu_0)^2 = s^2 n / M`` for the Gaussian refitting chain with ``M`` samples per step (R10)."""
+    s, M, n = _check_gaussian(s, M, n)
+    return s**2 * n / M
+
+
+def gaussian_chain_variance_mean(s: float = 1.0, M: int = 100, n: int = 1) -> float:
+    """``E sigma_n^2 = s^2`` for every ``n``: the unbiased variance estimate is a martingale (R10)."""
+    s, M, n = _check_gaussian(s, M, n)
+    return s**2
+
+
+def gaussian_chain_log_variance_mean(s: float = 1.0, M: int = 100, n: int = 1) -> float:
+    """``E log sigma_n^2 = log s^2 + n (psi((M-1)/2) + log(2/(M-1)))`` (exact), about ``log s^2 - n/(M-1)``.
+
+    The drift is negative, so ``sigma_n^2 -> 0`` almost surely even though its mean stays at ``s^2`` (R10).
+    Requires ``s > 0``.
+    """
+    s, M, n = _check_gaussian(s, M, n)
+    if s == 0:
+        raise ValueError("s must be > 0 for the log-variance, got 0")
+    k = M - 1
+    return 2 * np.log(s) + n * (digamma(k / 2) + np.log(2.0 / k))
