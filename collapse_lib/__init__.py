@@ -6,7 +6,8 @@ The library behind the book *Model Collapse, Demystified*. Main entry points::
 """
 from . import theory
 from .problem import Problem, isotropic, power_law
-from .simulate import SimulationResult, simulate, simulate_generations
+from .simulate import SimulationResult, simulate, simulate_gaussian_chain, simulate_generations
 
-__all__ = ["Problem", "isotropic", "power_law", "theory", "simulate", "simulate_generations", "SimulationResult"]
+__all__ = ["Problem", "isotropic", "power_law", "theory", "simulate", "simulate_generations", "simulate_gaussian_chain",
+           "SimulationResult"]
 __version__ = "0.1.0"

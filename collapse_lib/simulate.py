@@ -20,7 +20,7 @@ from . import _validate as check
 from .problem import Problem
 from .sampling import bartlett_factor, design
 
-__all__ = ["SimulationResult", "simulate", "simulate_generations"]
+__all__ = ["SimulationResult", "simulate", "simulate_generations", "simulate_gaussian_chain"]
 
 # Upper bound on the floats held by one batched array; runs are processed in chunks below it.
 _CHUNK_FLOATS = 2**24
@@ -216,3 +216,47 @@ def simulate_generations(p: Problem, T: int | None = None, lam: float = 0.0, n: 
         raise ValueError("lam must be a single number in simulate_generations (use simulate for a lam grid)")
     errors = _run_chain(p, T, np.atleast_1d(lam_arr), n, runs, rng, method, progress, record=True)[:, :, 0]
     return SimulationResult.from_errors(errors, seed=rng)
+
+
+def simulate_gaussian_chain(mu0: float = 0.0, s: float = 1.0, M: int = 100, n: int = 100, runs: int = 100,
+                            rng=None) -> tuple[np.ndarray, np.ndarray]:
+    """Refit a Gaussian ``n`` times on ``M`` samples drawn from the previous fit (theory.md R10).
+
+    Generation 0 is ``N(mu0, s^2)``; generation ``m`` is the sample mean and the unbiased sample variance of ``M``
+    draws from generation ``m - 1``.
+
+    Parameters
+    ----------
+    mu0 : float
+        Initial mean.
+    s : float
+        Initial standard deviation, ``>= 0``.
+    M : int
+        Samples per generation, ``>= 2``.
+    n : int
+        Generations, ``>= 0``.
+    runs : int
+        Independent chains, ``>= 1``.
+    rng : int, Generator or None
+
+    Returns
+    -------
+    mu : ndarray, shape (runs, n + 1)
+        Fitted means, column 0 is ``mu0``.
+    var : ndarray, shape (runs, n + 1)
+        Fitted variances, column 0 is ``s^2``.
+    """
+    mu0 = check.real("mu0", mu0, minimum=-np.inf)
+    s = check.real("s", s)
+    M = check.integer("M", M, minimum=2)
+    n = check.integer("n", n)
+    runs = check.integer("runs", runs, minimum=1)
+    gen = check.rng(rng)
+    mu = np.empty((runs, n + 1))
+    var = np.empty((runs, n + 1))
+    mu[:, 0], var[:, 0] = mu0, s**2
+    for m in range(1, n + 1):
+        x = mu[:, m - 1, None] + np.sqrt(var[:, m - 1, None]) * gen.standard_normal((runs, M))
+        mu[:, m] = x.mean(axis=1)
+        var[:, m] = x.var(axis=1, ddof=1)
+    return mu, var

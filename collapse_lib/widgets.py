@@ -1,0 +1,124 @@
+"""Interactive figures that work in two modes from one definition.
+
+* **Live** (a kernel: Binder, Colab, local Jupyter): every control change calls the draw function and redraws.
+* **Static site** (no kernel): frames over the *main* control are precomputed when the notebook runs and held in an
+  ``ipywidgets.Stack`` whose ``selected_index`` is ``jslink``-ed to the main slider, so the published HTML can still be
+  scrubbed along that control. The other controls need a kernel; a note under the figure says so.
+
+A draw function has the signature ``draw(fig, **values) -> str``: it draws on a fresh ``Figure`` and returns a short
+HTML read-out (for example the predicted error). It never computes science itself; it calls ``theory``/``simulate``.
+A ``ValueError`` raised by the library for an out-of-domain combination is shown in the read-out instead of killing the
+widget; any other exception propagates (a bug must be seen).
+"""
+from __future__ import annotations
+
+import base64
+import html
+from typing import Callable
+
+import ipywidgets as widgets
+import matplotlib
+
+from .plotting import RC, new_figure, to_png
+
+__all__ = ["InteractiveFigure", "interactive_figure", "slider"]
+
+
+def slider(name: str, options, value=None, description: str | None = None) -> widgets.SelectionSlider:
+    """A ``SelectionSlider`` over ``options`` (numbers or strings), the control type frames are precomputed for."""
+    options = list(options)
+    if not options:
+        raise ValueError(f"options for {name!r} must be a non-empty list")
+    value = options[len(options) // 2] if value is None else value
+    if value not in options:
+        raise ValueError(f"value for {name!r} must be one of {options}, got {value!r}")
+    return widgets.SelectionSlider(options=options, value=value, description=description or name,
+                                   continuous_update=True, style={"description_width": "initial"},
+                                   layout=widgets.Layout(width="340px"))
+
+
+class InteractiveFigure:
+    """A figure driven by controls, scrubbable without a kernel along its main control.
+
+    Parameters
+    ----------
+    draw : callable
+        ``draw(fig, **values) -> str`` (HTML read-out).
+    controls : dict of str -> ipywidgets.ValueWidget
+        Keyword name of each control; the values are passed to ``draw`` under these names.
+    main : str
+        Name of the main control; must be a ``SelectionSlider`` (see :func:`slider`).
+    alt : str
+        Alt text for the figure image (what it shows, for screen readers).
+    figsize : (float, float)
+        Inches.
+    dpi : int
+        Resolution of the frames (low keeps the static page small).
+    """
+
+    def __init__(self, draw: Callable[..., str], controls: dict, main: str, alt: str,
+                 figsize=(6.4, 3.6), dpi: int = 80):
+        if main not in controls:
+            raise ValueError(f"main must be one of the controls {list(controls)}, got {main!r}")
+        if not isinstance(controls[main], widgets.SelectionSlider):
+            raise ValueError(f"the main control {main!r} must be an ipywidgets.SelectionSlider (use widgets.slider)")
+        if not alt.strip():
+            raise ValueError("alt must describe the figure (alt text for readers who cannot see it)")
+        self.draw, self.controls, self.main, self.alt = draw, dict(controls), main, alt
+        self.figsize, self.dpi = figsize, dpi
+        main_ctl = self.controls[main]
+        frames = [self.render(**self.values(**{main: v})) for v in main_ctl.options]
+        self.frames = [widgets.HTML(value=f) for f in frames]
+        self.stack = widgets.Stack(children=self.frames, selected_index=main_ctl.index)
+        self.link = widgets.jslink((main_ctl, "index"), (self.stack, "selected_index"))
+        self._stale: set[int] = set()
+        for name, ctl in self.controls.items():
+            ctl.observe(self._on_change, names="value")
+        others = [c for n, c in self.controls.items() if n != main]
+        note = widgets.HTML(
+            f"<small class='cl-note'>Without a live kernel only the <b>{html.escape(main_ctl.description)}</b> "
+            "slider moves (its frames are precomputed); launch Binder or run the notebook to move every control."
+            "</small>" if others else "")
+        rows = [main_ctl] + ([widgets.HBox(others, layout=widgets.Layout(flex_flow="row wrap"))] if others else [])
+        self.widget = widgets.VBox(rows + [self.stack, note])
+        self.widget.add_class("cl-interactive")
+
+    def values(self, **overrides) -> dict:
+        """Current value of every control, with ``overrides`` applied."""
+        vals = {name: ctl.value for name, ctl in self.controls.items()}
+        vals.update(overrides)
+        return vals
+
+    def render(self, **values) -> str:
+        """Draw one frame and return it as HTML: the image (with alt text) and the read-out."""
+        with matplotlib.rc_context(RC):
+            fig, _ = new_figure(*self.figsize, dpi=self.dpi)
+            try:
+                readout = self.draw(fig, **values)
+            except ValueError as err:
+                fig.clear()
+                fig.text(0.5, 0.5, "outside the formula's domain", ha="center", va="center", fontsize=12)
+                readout = f"<span class='cl-error'>{html.escape(str(err))}</span>"
+            png = base64.b64encode(to_png(fig)).decode("ascii")
+        return (f"<div class='cl-frame'><img alt='{html.escape(self.alt, quote=True)}' "
+                f"src='data:image/png;base64,{png}' style='max-width:100%'/>"
+                f"<div class='cl-readout'>{readout or ''}</div></div>")
+
+    def _on_change(self, change):
+        main_ctl = self.controls[self.main]
+        if change["owner"] is not main_ctl:
+            # Another control moved: every precomputed frame is out of date, redraw lazily.
+            self._stale = set(range(len(self.frames)))
+        idx = main_ctl.index
+        if change["owner"] is not main_ctl or idx in self._stale:
+            self.frames[idx].value = self.render(**self.values())
+            self._stale.discard(idx)
+        self.stack.selected_index = idx
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def interactive_figure(draw: Callable[..., str], controls: dict, main: str, alt: str, **kw) -> InteractiveFigure:
+    """Build an :class:`InteractiveFigure` (see its parameters); display it as a cell's last expression."""
+    return InteractiveFigure(draw, controls, main, alt, **kw)
