@@ -12,7 +12,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-__all__ = ["PALETTE", "LINESTYLES", "MARKERS", "RC", "new_figure", "theory_line", "mc_band", "finish", "mc_note",
+__all__ = ["BookFigure", "PALETTE", "LINESTYLES", "MARKERS", "RC", "new_figure", "theory_line", "mc_band", "finish", "mc_note",
            "to_png"]
 
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
@@ -28,16 +28,24 @@ RC = {
 matplotlib.rcParams.update(RC)
 
 
+class BookFigure(Figure):
+    """A ``Figure`` that shows itself as PNG when it is the last expression of a notebook cell (no pyplot needed)."""
+
+    def _repr_png_(self):
+        return to_png(self)
+
+
 def new_figure(width: float = 6.4, height: float = 3.8, ncols: int = 1, nrows: int = 1, dpi: int = 90):
     """A ``Figure`` (not tied to pyplot state) and its axes in the house style.
 
     Returns
     -------
-    fig : matplotlib.figure.Figure
+    fig : BookFigure
+        A ``matplotlib.figure.Figure``; as a cell's last expression it displays as a PNG.
     ax : Axes, or ndarray of Axes when ``ncols * nrows > 1``
     """
     with matplotlib.rc_context(RC):
-        fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+        fig = BookFigure(figsize=(width, height), dpi=dpi, layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=True)
     return fig, axes
 
