@@ -17,7 +17,7 @@ from . import _validate as check
 from .problem import Problem
 
 __all__ = [
-    "ErrorTerms", "ols_test_error", "df", "effective_regularization", "ridge_test_error",
+    "ErrorTerms", "ols_test_error", "ols_chain_error", "effective_noise_variance", "df", "effective_regularization", "ridge_test_error",
     "ridge_test_error_isotropic", "overparam_chain_error", "overparam_ridge_test_error", "replace_accumulate_error",
     "gaussian_chain_mean_drift", "gaussian_chain_variance_mean", "gaussian_chain_log_variance_mean",
 ]
@@ -83,6 +83,51 @@ def ols_test_error(d: int, T: int, T0: int | None = None, sigma: float = 1.0, si
     return clean + n * sigma0**2 * _ols_term("T0", d, T0)
 
 
+def ols_chain_error(d: int, T0: int, sigma0: float = 1.0, n: int = 1) -> float:
+    """Exact error ``E ||w_hat_n - w0||_Sigma^2 = n sigma0^2 d/(T0 - d - 1)`` of the ``n``-th OLS generator itself.
+
+    This is the plateau of the downstream error when ``T >> d`` (theory.md R3, limit (c)): a downstream model that
+    learns its teacher ``w_hat_n`` perfectly still inherits all of the teacher's error.
+
+    Parameters
+    ----------
+    d : int
+        Dimension, ``>= 1``.
+    T0 : int
+        Generator sample size, ``>= d + 2`` (not checked when ``n = 0``).
+    sigma0 : float
+        Generator noise standard deviation, ``>= 0``.
+    n : int
+        Number of generations, ``>= 0``.
+    """
+    d = check.integer("d", d, minimum=1)
+    T0 = check.integer("T0", T0, minimum=1)
+    sigma0 = check.real("sigma0", sigma0)
+    n = check.integer("n", n)
+    return 0.0 if n == 0 else n * sigma0**2 * _ols_term("T0", d, T0)
+
+
+def effective_noise_variance(d: int, T0: int, sigma: float = 1.0, sigma0: float = 1.0, n: int = 1) -> float:
+    """``sigma_eff^2 = sigma^2 + n sigma0^2 d/(T0 - d - 1)``: the label-noise variance collapse mimics when ``T << d``.
+
+    In that regime (theory.md R3, limit (b); R5) the downstream error after ``n`` generations is close to the clean
+    error with the label noise ``sigma^2`` replaced by ``sigma_eff^2``.
+
+    Parameters
+    ----------
+    d : int
+        Dimension, ``>= 1``.
+    T0 : int
+        Generator sample size, ``>= d + 2``.
+    sigma, sigma0 : float
+        Downstream and generator noise standard deviations, ``>= 0``.
+    n : int
+        Number of generations, ``>= 0``.
+    """
+    sigma = check.real("sigma", sigma)
+    return sigma**2 + ols_chain_error(d, T0, sigma0, n)
+
+
 def df(eigs, t, m: int = 1):
     """Degrees of freedom ``df_m(t) = sum_j (lambda_j / (lambda_j + t))^m``.
 
@@ -106,36 +151,62 @@ def df(eigs, t, m: int = 1):
     return float(out) if out.ndim == 0 else out
 
 
-def _kappa(eigs: np.ndarray, lam: np.ndarray, T: int) -> np.ndarray:
-    """Vectorised solver of ``kappa - lam = kappa df_1(kappa) / T`` (inputs already validated)."""
+# Largest (rows x d) block the kappa solver holds at once (floats); larger lam grids are solved block by block.
+_KAPPA_BLOCK = 2**20
+_KAPPA_MAX_ITER = 200
+
+
+def _kappa_block(eigs: np.ndarray, lam: np.ndarray, T: int, k: np.ndarray) -> np.ndarray:
+    """Newton from above on ``g(k) = k (T - df_1(k)) / T - lam`` for one block of ``lam`` (each entry needs a root).
+
+    ``g`` is convex (``k df_1(k)`` is concave) with ``g'(k) = (T - df_2(k)) / T > 0`` at and above the largest root,
+    so Newton started at ``k >= kappa`` decreases monotonically to ``kappa``. ``T - df_m`` is evaluated in whichever
+    of two equal forms does not cancel: ``T - sum r^m`` when ``df_1 <= d/2``, else ``(T - d) + sum (1 - r^m)`` with
+    ``1 - r = k/(lambda + k)`` computed directly. An entry is frozen once its step falls below ``1e-14`` relative or
+    below the rounding noise of ``g`` (or rounding makes ``g <= 0``): it is then within rounding of the root.
+    """
     d = eigs.size
-    lam = np.atleast_1d(lam).astype(float)
-    if T > d:
-        # Fast exit for lam = 0 above the threshold, where kappa = 0 exactly.
-        kappa = np.zeros_like(lam)
-        todo = lam > 0
-    else:
-        kappa = np.zeros_like(lam)
-        todo = np.ones_like(lam, dtype=bool)
-    if not np.any(todo):
+    eps = np.finfo(float).eps
+    k = k.copy()
+    active = np.arange(lam.size)
+    for _ in range(_KAPPA_MAX_ITER):
+        ka = k[active][:, None]
+        den = eigs + ka
+        r = eigs / den                                   # lambda_j / (lambda_j + k)
+        f = ka / den                                     # k / (lambda_j + k) = 1 - r, without cancellation
+        sr, sf = r.sum(axis=1), f.sum(axis=1)
+        use_r = sr <= sf
+        slack1 = np.where(use_r, T - sr, (T - d) + sf)                                   # T - df_1(k)
+        slack2 = np.where(use_r, T - (r * r).sum(axis=1), (T - d) + (f * (1.0 + r)).sum(axis=1))  # T - df_2(k)
+        kk = ka[:, 0]
+        g = kk * slack1 / T - lam[active]
+        step = g * T / slack2
+        # Rounding noise of the step: the sums carry about eps * (T + min(df_1, d - df_1)) * log2(d) absolute error.
+        noise = kk * eps * (T + np.minimum(sr, sf)) * (4.0 + np.log2(d)) / slack2
+        moving = g > 0
+        k[active[moving]] = kk[moving] - step[moving]
+        done = ~moving | (step <= np.maximum(1e-14 * kk, noise))
+        active = active[~done]
+        if active.size == 0:
+            return k
+    raise RuntimeError("effective_regularization: Newton did not converge; please report this as a bug")
+
+
+def _kappa(eigs: np.ndarray, lam, T: int) -> np.ndarray:
+    """Vectorised solver of ``kappa - lam = kappa df_1(kappa) / T`` (inputs already validated); returns shape (L,)."""
+    d = eigs.size
+    lam = np.atleast_1d(np.asarray(lam, dtype=float))
+    kappa = np.zeros_like(lam)
+    # lam = 0 above the threshold: kappa = 0 exactly. Everything else has a unique root kappa > 0.
+    todo = np.flatnonzero(~((lam == 0) & (T > d)))
+    if todo.size == 0:
         return kappa
-    lt = lam[todo]
-    # g(k) = k (T - df1(k)) / T - lam is convex with g(0) = -lam <= 0, so Newton started to the right of the root
-    # decreases monotonically to it. At k_hi = lam + sum(eigs)/T we have g >= 0.
-    k = lt + eigs.sum() / T
-    for _ in range(1000):
-        ratio = eigs / (eigs + k[:, None])            # lambda_j / (lambda_j + k)
-        # Written as (T - d) + sum k/(lambda+k) to avoid cancellation when k is tiny and T > d.
-        slack1 = (T - d) + np.sum(1.0 - ratio, axis=1)          # T - df1(k)
-        slack2 = (T - d) + np.sum(1.0 - ratio**2, axis=1)       # T - df2(k)
-        g = k * slack1 / T - lt
-        step = g / (slack2 / T)
-        k_new = np.maximum(k - step, 0.0)
-        done = (np.abs(k_new - k) <= 1e-15 * np.maximum(k, 1e-300)) | (g <= 0)
-        k = np.where(g <= 0, k, k_new)
-        if np.all(done):
-            break
-    kappa[todo] = k
+    # Start to the right of the root: g(lam + tr(Sigma)/T) >= 0 because k df_1(k) <= tr(Sigma).
+    start = lam[todo] + eigs.sum() / T
+    block = max(1, _KAPPA_BLOCK // d)
+    for i in range(0, todo.size, block):
+        idx = todo[i:i + block]
+        kappa[idx] = _kappa_block(eigs, lam[idx], T, start[i:i + block])
     return kappa
 
 
@@ -157,7 +228,8 @@ def effective_regularization(eigs, lam, T: int):
     Returns
     -------
     float or ndarray, shape (L,)
-        Relative accuracy about ``1e-12`` (Newton iterations from above on a convex function).
+        Relative accuracy better than ``1e-10`` for ``d`` up to ``1e5`` and ``lam`` in ``[0, 1e3]`` (Newton from above
+        on a convex function; tests certify it with 50-digit arithmetic).
     """
     eigs = check.vector("eigs", eigs, positive=True)
     lam_arr = check.reals("lam", lam)
