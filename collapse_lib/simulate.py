@@ -103,7 +103,9 @@ def _fit(rng: np.random.Generator, eigs: np.ndarray, w: np.ndarray, m: int, nois
     return np.einsum("sdt,slt->sld", Xt, alpha)
 
 
-def _check_common(p, T, lam, n, runs, method):
+def _check_common(p, T, lam, n, runs, method, progress=False):
+    if not isinstance(progress, (bool, np.bool_)):
+        raise ValueError(f"progress must be True or False, got {progress!r}")
     if not isinstance(p, Problem):
         raise ValueError(f"p must be a collapse_lib.Problem, got {type(p).__name__}")
     if T is not None:
@@ -197,7 +199,7 @@ def simulate(p: Problem, T: int | None = None, lam=0.0, n: int = 0, runs: int = 
     >>> round(res.mean, 1)
     1.6
     """
-    T, lam_arr, n, runs = _check_common(p, T, lam, n, runs, method)
+    T, lam_arr, n, runs = _check_common(p, T, lam, n, runs, method, progress)
     errors = _run_chain(p, T, np.atleast_1d(lam_arr), n, runs, rng, method, progress, record=False)[:, 0, :]
     return SimulationResult.from_errors(errors[:, 0] if lam_arr.ndim == 0 else errors, seed=rng)
 
@@ -211,7 +213,7 @@ def simulate_generations(p: Problem, T: int | None = None, lam: float = 0.0, n: 
     SimulationResult
         ``errors`` of shape ``(runs, n + 1)``; column ``m`` is the error of the model trained on generation ``m``.
     """
-    T, lam_arr, n, runs = _check_common(p, T, lam, n, runs, method)
+    T, lam_arr, n, runs = _check_common(p, T, lam, n, runs, method, progress)
     if lam_arr.ndim != 0:
         raise ValueError("lam must be a single number in simulate_generations (use simulate for a lam grid)")
     errors = _run_chain(p, T, np.atleast_1d(lam_arr), n, runs, rng, method, progress, record=True)[:, :, 0]
@@ -256,7 +258,9 @@ def simulate_gaussian_chain(mu0: float = 0.0, s: float = 1.0, M: int = 100, n: i
     var = np.empty((runs, n + 1))
     mu[:, 0], var[:, 0] = mu0, s**2
     for m in range(1, n + 1):
-        x = mu[:, m - 1, None] + np.sqrt(var[:, m - 1, None]) * gen.standard_normal((runs, M))
-        mu[:, m] = x.mean(axis=1)
+        # Draw deviations around zero and shift afterwards: adding mu first would round a tiny spread to exactly
+        # zero once sigma < 1e-16 |mu|, while the variance keeps shrinking geometrically in exact arithmetic.
+        x = np.sqrt(var[:, m - 1, None]) * gen.standard_normal((runs, M))
+        mu[:, m] = mu[:, m - 1] + x.mean(axis=1)
         var[:, m] = x.var(axis=1, ddof=1)
     return mu, var
