@@ -12,8 +12,9 @@ import numpy as np
 
 def integer(name: str, value, minimum: int = 0, maximum: int | None = None) -> int:
     """Return ``value`` as an ``int`` after checking it is an integer in ``[minimum, maximum]``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, numbers.Real) and float(value).is_integer() and np.isfinite(value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        if (not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Real) and np.isfinite(value)
+                and float(value).is_integer()):
             value = int(value)
         else:
             raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")

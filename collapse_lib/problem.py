@@ -68,6 +68,10 @@ class Problem:
 
     def replace(self, **changes) -> "Problem":
         """Return a copy with some fields changed (validated again)."""
+        fields = [f.name for f in dataclasses.fields(self)]
+        unknown = [name for name in changes if name not in fields]
+        if unknown:
+            raise ValueError(f"{unknown[0]} is not a field of Problem; valid fields are {fields}")
         return dataclasses.replace(self, **changes)
 
     def __repr__(self) -> str:

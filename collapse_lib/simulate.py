@@ -5,7 +5,7 @@ OLS (``T0 >= d``) or min-norm interpolation (``T0 < d``). A downstream ridge mod
 ``T`` fresh samples labelled by ``w_hat_n`` with noise ``sigma``. Test errors are exact: ``sum_j lambda_j (w_j - w0_j)^2``.
 
 Every stage with at least ``d`` samples is sampled through its sufficient statistics (:mod:`collapse_lib.sampling`),
-so its cost does not grow with the sample size; stages with fewer than ``d`` samples materialise the design and
+so its cost does not grow with the sample size (an OLS stage costs ``O(d)`` per run, a ridge stage ``O(d^3)``); stages with fewer than ``d`` samples materialise the design and
 use the kernel form ``X^T (X X^T + T lam I)^{-1} y``. All runs are processed together as batched linear algebra.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from . import _validate as check
 from .problem import Problem
-from .sampling import bartlett_factor, design
+from .sampling import bartlett_factor, design, ols_noise
 
 __all__ = ["SimulationResult", "simulate", "simulate_generations", "simulate_gaussian_chain"]
 
@@ -81,6 +81,9 @@ def _fit(rng: np.random.Generator, eigs: np.ndarray, w: np.ndarray, m: int, nois
     s, d = w.shape
     root = np.sqrt(eigs)
     if fast:
+        if np.all(lam == 0):
+            # OLS only: w + Lambda^{-1/2} R^{-1} Q^T E, whose noise part is sampled exactly in O(d) (ols_noise).
+            return (w + ols_noise(rng, d, m, noise, s) / root)[:, None, :]
         R = bartlett_factor(rng, d, m, s)
         g = noise * rng.standard_normal((s, d))   # Q^T E
         out = np.empty((s, lam.size, d))

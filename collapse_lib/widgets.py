@@ -19,6 +19,7 @@ from typing import Callable
 import ipywidgets as widgets
 import matplotlib
 
+from . import _validate as check
 from .plotting import RC, new_figure, to_png
 
 __all__ = ["InteractiveFigure", "interactive_figure", "slider"]
@@ -26,6 +27,12 @@ __all__ = ["InteractiveFigure", "interactive_figure", "slider"]
 
 def slider(name: str, options, value=None, description: str | None = None) -> widgets.SelectionSlider:
     """A ``SelectionSlider`` over ``options`` (numbers or strings), the control type frames are precomputed for."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string (the keyword passed to draw), got {name!r}")
+    if description is not None and not isinstance(description, str):
+        raise ValueError(f"description must be a string or None, got {description!r}")
+    if isinstance(options, (str, bytes, dict)) or not hasattr(options, "__iter__"):
+        raise ValueError(f"options for {name!r} must be a non-empty list of values, got {options!r}")
     options = list(options)
     if not options:
         raise ValueError(f"options for {name!r} must be a non-empty list")
@@ -58,12 +65,29 @@ class InteractiveFigure:
 
     def __init__(self, draw: Callable[..., str], controls: dict, main: str, alt: str,
                  figsize=(6.4, 3.6), dpi: int = 80):
-        if main not in controls:
+        if not callable(draw):
+            raise ValueError(f"draw must be a callable draw(fig, **values) -> str, got {type(draw).__name__}")
+        if not isinstance(controls, dict) or not controls:
+            raise ValueError(f"controls must be a non-empty dict of name -> ipywidgets control, got {controls!r}")
+        for name, ctl in controls.items():
+            if not isinstance(name, str) or not isinstance(ctl, widgets.ValueWidget):
+                raise ValueError(f"controls must map names (str) to ipywidgets value controls, got {name!r}: "
+                                 f"{type(ctl).__name__}")
+        if not isinstance(main, str) or main not in controls:
             raise ValueError(f"main must be one of the controls {list(controls)}, got {main!r}")
         if not isinstance(controls[main], widgets.SelectionSlider):
-            raise ValueError(f"the main control {main!r} must be an ipywidgets.SelectionSlider (use widgets.slider)")
-        if not alt.strip():
-            raise ValueError("alt must describe the figure (alt text for readers who cannot see it)")
+            raise ValueError(f"main control {main!r} must be an ipywidgets.SelectionSlider (use widgets.slider)")
+        if not isinstance(alt, str) or not alt.strip():
+            raise ValueError("alt must be a non-empty string describing the figure (alt text for readers who cannot "
+                             f"see it), got {alt!r}")
+        try:
+            size = tuple(float(x) for x in figsize)
+        except (TypeError, ValueError):
+            size = ()
+        if len(size) != 2 or not all(0 < x < 100 for x in size):
+            raise ValueError(f"figsize must be a pair (width, height) of inches in (0, 100), got {figsize!r}")
+        figsize = size
+        dpi = check.integer("dpi", dpi, minimum=10, maximum=600)
         self.draw, self.controls, self.main, self.alt = draw, dict(controls), main, alt
         self.figsize, self.dpi = figsize, dpi
         main_ctl = self.controls[main]
