@@ -64,7 +64,7 @@ def machine() -> dict:
     try:
         from threadpoolctl import threadpool_info
 
-        threads = ", ".join(f"{i['internal_api']} {i['num_threads']} threads" for i in threadpool_info())
+        threads = ", ".join(sorted({f"{i['internal_api']} {i['num_threads']} threads" for i in threadpool_info()}))
     except ImportError:
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

@@ -213,3 +213,11 @@ def test_gaussian_chain_R10(mc_close):
 def test_gaussian_chain_zero_spread_is_frozen():
     mu, var = simulate_gaussian_chain(mu0=-1.0, s=0.0, M=5, n=4, runs=3, rng=0)
     assert np.all(mu == -1.0) and np.all(var == 0.0)
+
+
+@pytest.mark.parametrize("module", ["collapse_lib.simulate", "collapse_lib.problem", "collapse_lib.sampling"])
+def test_docstring_examples(module):
+    import doctest
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
