@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import solve_triangular
 from tqdm.auto import tqdm
 
 from . import _validate as check
@@ -77,6 +76,14 @@ def _ridge_solve(A: np.ndarray, b: np.ndarray, lam: np.ndarray, m: int) -> np.nd
     return np.einsum("skj,slj->slk", vecs, coef)
 
 
+def _solve_upper(R: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Back substitution ``R x = g`` for a batch of upper-triangular ``R`` (s, d, d), vectorised over the batch."""
+    x = np.zeros_like(g)
+    for i in range(R.shape[-1] - 1, -1, -1):
+        x[:, i] = (g[:, i] - np.einsum("sj,sj->s", R[:, i, i + 1:], x[:, i + 1:])) / R[:, i, i]
+    return x
+
+
 def _fit(rng: np.random.Generator, eigs: np.ndarray, w: np.ndarray, m: int, noise: float, lam: np.ndarray,
          fast: bool) -> np.ndarray:
     """Fit ridge (``lam`` grid, ``0`` = OLS / min-norm) on ``m`` fresh samples labelled by ``w`` (s, d) -> (s, L, d)."""
@@ -92,7 +99,7 @@ def _fit(rng: np.random.Generator, eigs: np.ndarray, w: np.ndarray, m: int, nois
         zero = lam == 0
         if np.any(zero):
             # OLS: w + Lambda^{-1/2} R^{-1} g, a triangular solve per run.
-            out[:, zero, :] = (w + solve_triangular(R, g[..., None])[..., 0] / root)[:, None, :]
+            out[:, zero, :] = (w + _solve_upper(R, g) / root)[:, None, :]
         if not np.all(zero):
             Rt = np.swapaxes(R, 1, 2)
             G = (Rt @ R) * root[:, None] * root[None, :]

@@ -221,3 +221,14 @@ def test_docstring_examples(module):
 
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
+
+
+def test_batched_back_substitution_matches_scipy():
+    from scipy.linalg import solve_triangular
+
+    from collapse_lib.sampling import bartlett_factor
+
+    R = bartlett_factor(0, d=30, T=31, size=7)
+    g = np.random.default_rng(1).standard_normal((7, 30))
+    expected = np.stack([solve_triangular(R[k], g[k]) for k in range(7)])
+    np.testing.assert_allclose(sim_module._solve_upper(R, g), expected, rtol=1e-10, atol=1e-12)
