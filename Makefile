@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: install book test test-lib test-notebooks test-book bench clean
+.PHONY: install book test test-lib test-notebooks test-book test-browser bench clean
 
 # (Re)install when the dependency files change; creates .venv if absent.
 $(STAMP): requirements.txt pyproject.toml
@@ -15,6 +15,12 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# Browser-test assets (MathJax, require.js, Jupyter widgets): the npm packages pinned in package.json / package-lock.json.
+NPM_STAMP := node_modules/.installed
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $(NPM_STAMP)
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build -W --keep-going .
@@ -29,7 +35,11 @@ test-notebooks: $(STAMP)
 test-book: $(STAMP)
 	$(BIN)/jupyter-book build -W --keep-going .
 
-test: test-lib test-notebooks test-book
+# Real-browser tests (headless /usr/bin/chromium via Playwright) of the book just built by test-book.
+test-browser: test-book $(NPM_STAMP)
+	$(BIN)/python -m pytest tests/browser -m browser -q
+
+test: test-lib test-notebooks test-book test-browser
 	@echo "make test: all checks passed"
 
 bench: $(STAMP)

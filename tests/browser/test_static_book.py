@@ -1,0 +1,190 @@
+"""Every page of the built book in headless Chromium, with no kernel: what a reader of the published HTML sees.
+
+For each page: math typesets, no JavaScript errors, every image has alt text, every interactive figure scrubs along its
+main slider, and a full-page screenshot lands in ``_build/screenshots/``. Each page is loaded once; the checks share it.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+import booktools as bt
+
+pytestmark = pytest.mark.browser
+
+PAGES = bt.book_pages(bt.book_html_dir()) or ["<no built book: run make test-book>"]
+
+# Console errors that come from the pinned toolchain itself, not from the book; each is matched exactly.
+KNOWN_CONSOLE_ERRORS = {
+    # sphinx-thebe 0.3.1 adds its inline config script after the builder is initialised, and Sphinx 7.4 then writes it
+    # into every page twice; the second copy re-declares a const. Thebe is off, so nothing uses it.
+    "uncaught: Identifier 'THEBE_JS_URL' has already been declared",
+}
+
+_VISITS: dict[str, dict] = {}
+
+
+def visit(context, request_log, book_url, html_dir: Path, screenshot_dir: Path, rel: str) -> dict:
+    """Load one page (once per session), run every check, and return what was found."""
+    if rel in _VISITS:
+        return _VISITS[rel]
+    if not (html_dir / rel).exists():
+        pytest.fail(f"no such page {rel} in {html_dir}")
+    report = {"errors": [], "scrub": [], "scrub_failures": []}
+    page = context.new_page()
+    page.on("console", lambda m: m.type == "error" and report["errors"].append(m.text))
+    page.on("pageerror", lambda e: report["errors"].append(f"uncaught: {e.message}"))
+    page.on("response", lambda r: r.status >= 400 and report["errors"].append(f"HTTP {r.status} {r.url}"))
+    request_log.clear()
+    try:
+        source = (html_dir / rel).read_text(encoding="utf-8")
+        redirect = re.search(r'<meta http-equiv="refresh" content="\d+;\s*url=([^"]+)"', source, re.I)
+        page.goto(f"{book_url}/{rel}", wait_until="load")
+        if redirect:  # index.html forwards to the first chapter: check the page the reader lands on
+            target = (html_dir / rel).parent / redirect.group(1)
+            assert target.exists(), f"{rel} redirects to missing {redirect.group(1)}"
+            page.wait_for_url(f"**/{redirect.group(1).lstrip('./')}")
+            page.wait_for_load_state("load")
+            rel_target = target.resolve().relative_to(html_dir.resolve()).as_posix()
+            source = (html_dir / rel_target).read_text(encoding="utf-8")
+        report["mathjax"] = bt.wait_for_mathjax(page)
+        expected = bt.expected_interactive_figures(source)
+        report["expected_figures"] = expected
+        if expected:
+            try:
+                page.wait_for_function(f"document.querySelectorAll('.cl-interactive .cl-frame').length >= {expected}",
+                                       timeout=30_000)
+            except Exception:  # the assertion below reports the count
+                pass
+        report["rendered_figures"] = page.locator(".cl-interactive").count()
+        report["math"] = page.evaluate(bt.MATH_REPORT_JS)
+        report["no_alt"] = page.evaluate(bt.IMAGES_WITHOUT_ALT_JS)
+        shot = screenshot_dir / (rel.replace("/", "__").removesuffix(".html") + ".png")
+        page.screenshot(path=str(shot), full_page=True)
+        report["screenshot"] = shot
+        figures = page.locator(".cl-interactive")
+        for i in range(figures.count()):
+            fig = figures.nth(i)
+            fig.scroll_into_view_if_needed()
+            try:
+                report["scrub"].append(bt.scrub_static_figure(fig))
+            except AssertionError as err:
+                report["scrub_failures"].append(f"figure {i + 1}: {err}")
+    finally:
+        report["blocked"] = list(request_log.blocked)
+        page.close()
+    _VISITS[rel] = report
+    return report
+
+
+@pytest.fixture
+def report(request, context, request_log, book_url, html_dir, screenshot_dir):
+    return visit(context, request_log, book_url, html_dir, screenshot_dir, request.param)
+
+
+def _params():
+    return pytest.mark.parametrize("report", PAGES, indirect=True, ids=PAGES)
+
+
+@_params()
+def test_math_typesets(report):
+    math = report["math"]
+    if math["math"]:
+        assert report["mathjax"], "the page has math but loads no MathJax"
+    assert math["typeset"] == math["math"], f"{math['math'] - math['typeset']} math elements not typeset: {math['raw']}"
+    assert not math["errors"], f"MathJax errors: {math['errors']}"
+
+
+@_params()
+def test_no_javascript_errors(report):
+    errors = [e for e in report["errors"] if e not in KNOWN_CONSOLE_ERRORS]
+    assert not errors, "console errors:\n" + "\n".join(errors)
+    assert not report["blocked"], f"requests outside loopback that no npm package answers: {report['blocked']}"
+
+
+@_params()
+def test_images_have_alt_text(report):
+    assert not report["no_alt"], f"images without alt text: {report['no_alt']}"
+
+
+@_params()
+def test_interactive_figures_scrub(report):
+    assert report["rendered_figures"] == report["expected_figures"], \
+        f"{report['expected_figures']} interactive figures in the widget state, {report['rendered_figures']} rendered"
+    assert not report["scrub_failures"], "\n".join(report["scrub_failures"])
+    assert len(report["scrub"]) == report["expected_figures"]
+
+
+@_params()
+def test_screenshot_saved(report):
+    shot = report["screenshot"]
+    assert shot.exists() and shot.stat().st_size > 5_000, f"screenshot {shot} missing or empty"
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_book_has_pages():
+    assert PAGES and not PAGES[0].startswith("<"), PAGES[0]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The scrub check itself: a figure whose Stack is not linked to its slider must fail it.
+# ---------------------------------------------------------------------------------------------------------------------
+def _widget_page(path: Path, fig, linked: bool) -> None:
+    """A page embedding one interactive figure with exactly the widget scripts the book pins in _config.yml."""
+    from ipywidgets.embed import dependency_state
+
+    config = yaml.safe_load((bt.ROOT / "_config.yml").read_text())
+    scripts = []
+    for src, attrs in config["sphinx"]["config"]["nb_ipywidgets_js"].items():
+        attrs = dict(attrs)
+        body = attrs.pop("body", "")
+        attr_text = "".join(f' {k}="{v}"' for k, v in attrs.items())
+        scripts.append(f'<script{attr_text}{f" src={src!r}" if src else ""}>{body}</script>')
+    if not linked:
+        fig.link.close()  # dependency_state embeds every live link between the figure's widgets
+    state = {"version_major": 2, "version_minor": 0, "state": dependency_state([fig.widget], drop_defaults=True)}
+    assert ("LinkModel" in json.dumps(state)) == linked
+    view = json.dumps({"version_major": 2, "version_minor": 0, "model_id": fig.widget.model_id})
+    path.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>fixture</title>\n"
+        f"<script type='application/vnd.jupyter.widget-state+json'>{json.dumps(state)}</script>\n"
+        + "\n".join(scripts) +
+        f"</head><body><script type='application/vnd.jupyter.widget-view+json'>{view}</script></body></html>")
+
+
+def _fixture_figure():
+    from collapse_lib import widgets as cw
+
+    def draw(fig, n):
+        ax = fig.axes[0]
+        ax.plot([0, 1], [0, n])
+        return f"slope {n}"
+
+    return cw.interactive_figure(draw, controls={"n": cw.slider("n", [1, 2, 3], value=2)}, main="n",
+                                 alt="A line whose slope is n")
+
+
+def test_scrub_check_fails_for_an_unlinked_figure(context, tmp_path):
+    _widget_page(tmp_path / "linked.html", _fixture_figure(), linked=True)
+    _widget_page(tmp_path / "unlinked.html", _fixture_figure(), linked=False)
+    server, base = bt.serve_directory(tmp_path)
+    page = context.new_page()
+    try:
+        for name, should_pass in (("linked.html", True), ("unlinked.html", False)):
+            page.goto(f"{base}/{name}", wait_until="load")
+            page.wait_for_selector(".cl-interactive .cl-frame")
+            fig = page.locator(".cl-interactive").first
+            if should_pass:
+                frames = bt.scrub_static_figure(fig)
+                assert [f["readout"] for f in frames] == ["slope 1", "slope 2", "slope 3"]
+            else:
+                with pytest.raises(AssertionError, match="left the shown frame unchanged"):
+                    bt.scrub_static_figure(fig)
+    finally:
+        page.close()
+        server.shutdown()
+        server.server_close()
