@@ -5,6 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
+# One BLAS thread per process: the simulations are many small batched solves, and with pytest-xdist workers or
+# a notebook kernel beside the build, multi-threaded BLAS oversubscribes 2 cores (measured 15x slower).
+export OMP_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+
 .PHONY: install book test test-lib test-notebooks test-book test-browser bench clean
 
 # (Re)install when the dependency files change; creates .venv if absent.
