@@ -236,7 +236,7 @@ def time_figure(fig: cw.InteractiveFigure, probe: RedrawProbe) -> list[dict]:
 
 
 def representative_figures() -> list[tuple[str, cw.InteractiveFigure]]:
-    """Figures built the way the chapters build them: three theory-only draws and one live Monte-Carlo draw."""
+    """Figures built the way the chapters build them: three theory-only draws and two live Monte-Carlo draws."""
     figs = []
 
     def draw_r2(fig, n, sigma0):
@@ -293,6 +293,21 @@ def representative_figures() -> list[tuple[str, cw.InteractiveFigure]]:
     figs.append(("live MC: simulate_generations d=100, T=T0=200, 100 runs", cw.interactive_figure(
         draw_mc, {"n": cw.slider("n", [1, 2, 4, 8], value=4),
                   "sigma0": widgets.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.1)}, main="n", alt="MC.")))
+    lam_grid = np.logspace(-3, 1, 30)
+
+    def draw_mc_ridge(fig, n, T):
+        ax = fig.axes[0]
+        q = isotropic(d=100, sigma=1.0, sigma0=1.0, T0=200, rng=0)
+        sim = simulate(q, T=T, lam=lam_grid, n=n, runs=100, rng=8)
+        cp.theory_line(ax, lam_grid, theory.ridge_test_error(q, T=T, lam=lam_grid, n=n).total, 0)
+        cp.mc_band(ax, lam_grid, sim.mean, sim.sem, 0)
+        cp.mc_note(ax, 100, 8)
+        cp.finish(ax, "lambda", "test error", logx=True)
+        return f"best MC error: {sim.mean.min():.3f}"
+
+    figs.append(("live MC: ridge U-curve, 30 lam, d=100, T0=200, 100 runs", cw.interactive_figure(
+        draw_mc_ridge, {"n": cw.slider("n", [0, 1, 2, 4], value=1),
+                        "T": widgets.IntSlider(value=150, min=50, max=400, step=50)}, main="n", alt="MC ridge.")))
     return figs
 
 

@@ -232,3 +232,16 @@ def test_batched_back_substitution_matches_scipy():
     g = np.random.default_rng(1).standard_normal((7, 30))
     expected = np.stack([solve_triangular(R[k], g[k]) for k in range(7)])
     np.testing.assert_allclose(sim_module._solve_upper(R, g), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_blas_thread_limit_is_restored():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    p = aniso(d=10, T0=30)
+
+    def blas_threads():
+        return sorted(i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas")
+
+    with threadpoolctl.threadpool_limits(2):
+        before = blas_threads()
+        simulate(p, T=40, lam=[0.1, 1.0], n=2, runs=10, rng=0)
+        assert blas_threads() == before
