@@ -196,3 +196,21 @@ def test_single_control_figure_has_no_kernel_note():
 def test_main_must_be_a_selection_slider():
     with pytest.raises(ValueError, match="main"):
         cw.interactive_figure(lambda fig, x: "", {"x": widgets.FloatSlider()}, main="x", alt="a")
+
+
+def test_frame_png_matches_savefig_pixels():
+    import io
+
+    from PIL import Image
+
+    def make():
+        fig, ax = cp.new_figure(3.0, 2.0, dpi=50)
+        cp.theory_line(ax, [0, 1, 2], [1, 0, 2], 0, "a")
+        cp.mc_band(ax, [0, 1, 2], [1, 0.2, 2], [0.1, 0.1, 0.1], 0, "b")
+        cp.finish(ax, "x", "y", "title")
+        return fig
+
+    a = np.asarray(Image.open(io.BytesIO(cp.to_png(make()))))
+    b = np.asarray(Image.open(io.BytesIO(cw._frame_png(make()))))
+    assert a.shape == b.shape == (100, 150, 4)
+    np.testing.assert_array_equal(a, b)
