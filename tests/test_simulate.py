@@ -37,6 +37,9 @@ def test_R2_isotropic_untuned_config(method, mc_close):
     res = simulate(p, T=90, n=4, runs=1500, rng=23, method=method)
     expected = theory.ols_test_error(d=30, T=90, T0=47, sigma=0.5, sigma0=0.8, n=4)
     mc_close(res.mean, res.sem, expected, what=f"R2 isotropic ({method})")
+    # Power: the same data reject the proportional-limit variant with T - d (and T0 - d) denominators.
+    variant = 0.25 * 30 / (90 - 30) + 4 * 0.64 * 30 / (47 - 30)
+    assert abs(res.mean - variant) > 4 * res.sem
 
 
 def test_R2_power_law_noiseless_downstream(mc_close):
