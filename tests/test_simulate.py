@@ -248,3 +248,12 @@ def test_blas_thread_limit_is_restored():
         before = blas_threads()
         simulate(p, T=40, lam=[0.1, 1.0], n=2, runs=10, rng=0)
         assert blas_threads() == before
+
+
+def test_rng_none_draws_fresh_entropy_and_a_generator_is_consumed():
+    p = aniso(d=6, T0=15)
+    a, b = simulate(p, T=20, n=1, runs=5), simulate(p, T=20, n=1, runs=5)
+    assert a.seed is None and not np.any(a.errors == b.errors)
+    g = np.random.default_rng(0)
+    first, second = simulate(p, T=20, n=1, runs=5, rng=g), simulate(p, T=20, n=1, runs=5, rng=g)
+    assert not np.any(first.errors == second.errors)     # the stream advances, as numpy's SPEC 7 expects
