@@ -372,7 +372,10 @@ def bench_redraws(skip_notebooks: bool) -> dict:
             if error:
                 results["notebook_errors"][path.name] = error
             for name, fig in figs:
-                results["notebooks"].append((name, summarize(time_figure(fig, probe))))
+                try:
+                    results["notebooks"].append((name, summarize(time_figure(fig, probe))))
+                except Exception as err:  # noqa: BLE001 - a redraw bug is reported, the benchmark goes on
+                    results["notebook_errors"][name] = f"redraw failed: {type(err).__name__}: {err}"
     return results
 
 
