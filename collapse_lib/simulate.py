@@ -16,6 +16,7 @@ import contextlib
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 from tqdm.auto import tqdm
 
 from . import _validate as check
@@ -30,22 +31,12 @@ _CHUNK_FLOATS = 2**24
 # Batches of small matrices (d up to this) run fastest on one BLAS thread: threads only add synchronisation, and on a
 # busy or shared machine (Binder, CI) multithreaded OpenBLAS made a batched eigh of 100 x 100 matrices 10x slower.
 _SINGLE_THREAD_MAX_D = 256
-_blas_controller = None
+_blas_controller = ThreadpoolController()
 
 
 def _blas_threads(d: int):
-    """Context limiting BLAS to one thread for small ``d`` (no-op without threadpoolctl)."""
-    global _blas_controller
+    """Context limiting BLAS to one thread for small ``d`` (restored on exit)."""
     if d > _SINGLE_THREAD_MAX_D:
-        return contextlib.nullcontext()
-    if _blas_controller is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:
-            _blas_controller = False
-        else:
-            _blas_controller = ThreadpoolController()
-    if not _blas_controller:
         return contextlib.nullcontext()
     return _blas_controller.limit(limits=1, user_api="blas")
 

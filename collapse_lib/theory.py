@@ -75,11 +75,12 @@ def ols_test_error(d: int, T: int, T0: int | None = None, sigma: float = 1.0, si
     sigma0 = check.real("sigma0", sigma0)
     n = check.integer("n", n)
     clean = sigma**2 * _ols_term("T", d, T)
+    if T0 is not None:
+        T0 = check.integer("T0", T0, minimum=1)
     if n == 0:
         return clean
     if T0 is None:
         raise ValueError("T0 must be given (an integer >= d + 2) when n > 0")
-    T0 = check.integer("T0", T0, minimum=1)
     return clean + n * sigma0**2 * _ols_term("T0", d, T0)
 
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-try:  # One BLAS thread per pytest-xdist worker: the suite runs with -n 2 on 2 cores, oversubscription only slows it.
-    from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_limits
 
-    threadpool_limits(1)
-except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-    pass
+# One BLAS thread per pytest-xdist worker: the suite runs with -n 2 on 2 cores, oversubscription only slows it.
+threadpool_limits(1)
 
 Z = 4.0
 

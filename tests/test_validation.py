@@ -223,3 +223,9 @@ def test_validate_vector_and_rng():
     assert isinstance(_validate.rng(None), np.random.Generator)
     with pytest.raises(ValueError, match="rng must be"):
         _validate.rng("abc")
+
+
+def test_ols_test_error_checks_T0_even_when_unused():
+    # T0 plays no role at n = 0, but a wrong T0 is still a caller's mistake worth reporting.
+    with pytest.raises(ValueError, match="T0"):
+        theory.ols_test_error(d=10, T=20, T0="abc", n=0)
