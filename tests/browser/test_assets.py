@@ -1,0 +1,37 @@
+"""The CDN scripts pinned in _config.yml are the bytes the tests serve: same versions, matching integrity hashes."""
+from __future__ import annotations
+
+import pytest
+import yaml
+
+import booktools as bt
+
+pytestmark = pytest.mark.browser
+
+CONFIG = yaml.safe_load((bt.ROOT / "_config.yml").read_text())["sphinx"]["config"]
+
+
+@pytest.mark.parametrize("url", [u for u in CONFIG["nb_ipywidgets_js"] if u])
+def test_widget_script_is_pinned_and_matches_its_integrity_hash(url, node_modules):
+    attrs = CONFIG["nb_ipywidgets_js"][url]
+    path = bt.npm_file(url, node_modules)
+    assert path is not None, f"{url} is not an exact version installed by package.json (npm ci)"
+    assert "@" in url.split("/npm/", 1)[1], f"{url} has no pinned version"
+    algo = attrs["integrity"].split("-", 1)[0]
+    assert bt.sri(path, algo) == attrs["integrity"], f"integrity of {url} does not match {path}"
+    assert attrs.get("crossorigin") == "anonymous"
+
+
+def test_mathjax_is_pinned(node_modules):
+    path = bt.npm_file(CONFIG["mathjax_path"], node_modules)
+    assert path is not None and path.name == "tex-mml-chtml.js", CONFIG["mathjax_path"]
+
+
+def test_local_cdn_refuses_other_versions_and_paths(node_modules):
+    base = "https://cdn.jsdelivr.net/npm/"
+    assert bt.npm_file(base + "mathjax@3.2.2/es5/tex-mml-chtml.js", node_modules)
+    assert bt.npm_file(base + "mathjax@3/es5/tex-mml-chtml.js", node_modules)
+    assert bt.npm_file(base + "mathjax@4.0.0/es5/tex-mml-chtml.js", node_modules) is None
+    assert bt.npm_file(base + "mathjax@3.2.2/../requirejs/require.js", node_modules) is None
+    assert bt.npm_file(base + "left-pad@1.0.0/index.js", node_modules) is None
+    assert bt.npm_file("https://example.org/npm/mathjax@3.2.2/es5/tex-mml-chtml.js", node_modules) is None
