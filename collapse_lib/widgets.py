@@ -104,6 +104,7 @@ class InteractiveFigure:
         dpi = check.integer("dpi", dpi, minimum=10, maximum=600)
         self.draw, self.controls, self.main, self.alt = draw, dict(controls), main, alt
         self.figsize, self.dpi = figsize, dpi
+        self._layout = None   # axes boxes solved on the first frame, reused by the others (see _reuse_layout)
         main_ctl = self.controls[main]
         frames = [self.render(**self.values(**{main: v})) for v in main_ctl.options]
         self.frames = [widgets.HTML(value=f) for f in frames]
@@ -137,10 +138,25 @@ class InteractiveFigure:
                 fig.clear()
                 fig.text(0.5, 0.5, "outside the formula's domain", ha="center", va="center", fontsize=12)
                 readout = f"<span class='cl-error'>{html.escape(str(err))}</span>"
+            self._reuse_layout(fig)
             png = base64.b64encode(_frame_png(fig)).decode("ascii")
         return (f"<div class='cl-frame'><img alt='{html.escape(self.alt, quote=True)}' "
                 f"src='data:image/png;base64,{png}' style='max-width:100%'/>"
                 f"<div class='cl-readout'>{readout or ''}</div></div>")
+
+    def _reuse_layout(self, fig):
+        """Solve the constrained layout once, then pin later frames' axes to the same boxes.
+
+        The layout solver is about a third of a redraw; frames of one figure share their axes and labels, so the
+        boxes found for the first frame fit the others. A frame with a different number of axes is laid out afresh.
+        """
+        if self._layout is not None and len(fig.axes) == len(self._layout):
+            fig.set_layout_engine("none")
+            for ax, box in zip(fig.axes, self._layout):
+                ax.set_position(box)
+        elif fig.axes:
+            fig.get_layout_engine().execute(fig)
+            self._layout = [ax.get_position() for ax in fig.axes]
 
     def _on_change(self, change):
         main_ctl = self.controls[self.main]
