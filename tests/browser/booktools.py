@@ -244,6 +244,17 @@ MATH_REPORT_JS = """() => {
   };
 }"""
 
+# Display equations wider than the text column: the reader sees them cut off (or must scroll sideways).
+WIDE_MATH_JS = """() => Array.from(document.querySelectorAll('mjx-container[display="true"]'))
+  .filter(c => c.offsetParent !== null)
+  .map(c => {
+    const column = c.closest('section, .admonition, .proof, article') || c.parentElement;
+    const inner = c.querySelector('mjx-math');
+    return {excess: Math.round((inner ? inner.getBoundingClientRect().width : 0) - column.clientWidth),
+            tex: (c.closest('.math') || c).textContent.slice(0, 60)};
+  })
+  .filter(r => r.excess > 2)"""
+
 IMAGES_WITHOUT_ALT_JS = """() => Array.from(document.querySelectorAll('img'))
   .filter(i => !(i.getAttribute('alt') || '').trim())
   .map(i => (i.getAttribute('src') || '').slice(0, 80))"""

@@ -63,6 +63,7 @@ def visit(context, request_log, book_url, html_dir: Path, screenshot_dir: Path, 
         report["rendered_figures"] = page.locator(".cl-interactive").count()
         report["math"] = page.evaluate(bt.MATH_REPORT_JS)
         report["no_alt"] = page.evaluate(bt.IMAGES_WITHOUT_ALT_JS)
+        report["wide_math"] = page.evaluate(bt.WIDE_MATH_JS)
         shot = screenshot_dir / (rel.replace("/", "__").removesuffix(".html") + ".png")
         page.screenshot(path=str(shot), full_page=True)
         report["screenshot"] = shot
@@ -97,6 +98,11 @@ def test_math_typesets(report):
         assert report["mathjax"], "the page has math but loads no MathJax"
     assert math["typeset"] == math["math"], f"{math['math'] - math['typeset']} math elements not typeset: {math['raw']}"
     assert not math["errors"], f"MathJax errors: {math['errors']}"
+
+
+@_params()
+def test_display_math_fits_the_column(report):
+    assert not report["wide_math"], f"display equations wider than the text column: {report['wide_math']}"
 
 
 @_params()
