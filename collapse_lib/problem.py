@@ -1,7 +1,7 @@
 """The regression problem every chapter studies: a Gaussian design, a teacher, and the noise levels.
 
 Everything is expressed in the eigenbasis of the feature covariance ``Sigma``: ``eigs`` are its eigenvalues and
-``w0`` the teacher's coordinates in that basis. No result depends on the rotation (theory.md section 1).
+``w0`` the teacher's coordinates in that basis. No result depends on the rotation (chapter 1).
 """
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def isotropic(d: int = 300, sigma: float = 1.0, sigma0: float = 1.0, T0: int = 6
 
 def power_law(d: int = 1000, beta: float = 2.0, r: float = 0.375, sigma: float = 1.0, sigma0: float = 1.0,
               T0: int = 2000) -> Problem:
-    """Power-law problem (theory.md R5): capacity ``lambda_j = j^-beta``, source ``lambda_j w0_j^2 = j^(-1-2 beta r)``.
+    """Power-law problem (result R5): capacity ``lambda_j = j^-beta``, source ``lambda_j w0_j^2 = j^(-1-2 beta r)``.
 
     Parameters
     ----------

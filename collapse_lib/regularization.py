@@ -1,4 +1,4 @@
-"""Choosing the ridge penalty under model collapse (theory.md R3, R6).
+"""Choosing the ridge penalty under model collapse (result R3, R6).
 
 :func:`optimal_lambda` minimises the deterministic equivalent of the test error (:func:`theory.ridge_test_error`)
 over ``lam`` numerically: a log-spaced grid locates the minimum, then a golden-section search in ``log lam`` refines it,

@@ -1,4 +1,4 @@
-"""Exact samplers for Gaussian designs in the eigenbasis of ``Sigma`` (theory.md section 4).
+"""Exact samplers for Gaussian designs in the eigenbasis of ``Sigma``.
 
 A least-squares or ridge fit on ``T >= d`` rows depends on the data only through ``G = X^T X`` and ``c = X^T E``.
 Writing the Gaussian design as ``X = Z Lambda^{1/2}`` and ``Z = Q R`` (QR), Bartlett's decomposition gives ``R``

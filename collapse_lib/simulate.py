@@ -1,4 +1,4 @@
-"""Monte Carlo of the generation chain (replace mode, theory.md section 1).
+"""Monte Carlo of the generation chain (replace mode, chapter 1).
 
 ``w_hat_0 = w0``; generation ``m`` relabels a fresh design with ``w_hat_{m-1}`` plus noise ``sigma0`` and refits by
 OLS (``T0 >= d``) or min-norm interpolation (``T0 < d``). A downstream ridge model (``lam >= 0``) is then fitted on
@@ -252,7 +252,7 @@ def simulate_generations(p: Problem, T: int | None = None, lam: float = 0.0, n: 
 
 def simulate_gaussian_chain(mu0: float = 0.0, s: float = 1.0, M: int = 100, n: int = 100, runs: int = 100,
                             rng=None) -> tuple[np.ndarray, np.ndarray]:
-    """Refit a Gaussian ``n`` times on ``M`` samples drawn from the previous fit (theory.md R10).
+    """Refit a Gaussian ``n`` times on ``M`` samples drawn from the previous fit (result R10).
 
     Generation 0 is ``N(mu0, s^2)``; generation ``m`` is the sample mean and the unbiased sample variance of ``M``
     draws from generation ``m - 1``.

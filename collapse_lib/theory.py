@@ -1,10 +1,10 @@
-"""Closed forms for model collapse in regression (theory.md, results R1-R4, R8, R10).
+"""Closed forms for model collapse in regression: results R1-R4, R8 and R10 (the library reference maps each to a chapter).
 
-Every function here is pure and cheap (no simulation). Symbols follow theory.md: ``d`` features, ``T`` downstream
+Every function here is pure and cheap (no simulation). Symbols follow the book: ``d`` features, ``T`` downstream
 samples, ``T0`` samples per synthetic generation, ``n`` generations, ``sigma`` / ``sigma0`` the downstream / generator
 noise levels, ``lam`` the downstream ridge penalty with the ``1/T`` normalisation.
 
-Outside a result's domain of validity (theory.md section 3) a ``ValueError`` says which parameter is out of range.
+Outside a result's domain of validity (the domain stated with each result) a ``ValueError`` says which parameter is out of range.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ __all__ = [
 
 
 class ErrorTerms(NamedTuple):
-    """Decomposition of the downstream test error (theory.md R3).
+    """Decomposition of the downstream test error (result R3).
 
     Each field is a float, or an array shaped like ``lam`` when ``lam`` is an array.
     ``bias`` and ``variance`` are the clean-data terms, ``collapse`` the extra error caused by ``n`` synthetic
@@ -87,7 +87,7 @@ def ols_test_error(d: int, T: int, T0: int | None = None, sigma: float = 1.0, si
 def ols_chain_error(d: int, T0: int, sigma0: float = 1.0, n: int = 1) -> float:
     """Exact error ``E ||w_hat_n - w0||_Sigma^2 = n sigma0^2 d/(T0 - d - 1)`` of the ``n``-th OLS generator itself.
 
-    This is the plateau of the downstream error when ``T >> d`` (theory.md R3, limit (c)): a downstream model that
+    This is the plateau of the downstream error when ``T >> d`` (result R3, limit (c)): a downstream model that
     learns its teacher ``w_hat_n`` perfectly still inherits all of the teacher's error.
 
     Parameters
@@ -111,7 +111,7 @@ def ols_chain_error(d: int, T0: int, sigma0: float = 1.0, n: int = 1) -> float:
 def effective_noise_variance(d: int, T0: int, sigma: float = 1.0, sigma0: float = 1.0, n: int = 1) -> float:
     """``sigma_eff^2 = sigma^2 + n sigma0^2 d/(T0 - d - 1)``: the label-noise variance collapse mimics when ``T << d``.
 
-    In that regime (theory.md R3, limit (b); R5) the downstream error after ``n`` generations is close to the clean
+    In that regime (result R3, limit (b); R5) the downstream error after ``n`` generations is close to the clean
     error with the label noise ``sigma^2`` replaced by ``sigma_eff^2``.
 
     Parameters
@@ -212,7 +212,7 @@ def _kappa(eigs: np.ndarray, lam, T: int) -> np.ndarray:
 
 
 def effective_regularization(eigs, lam, T: int):
-    """Effective regularisation ``kappa(lam, T)`` of ridge regression (theory.md R3).
+    """Effective regularisation ``kappa(lam, T)`` of ridge regression (result R3).
 
     The unique positive solution of ``kappa - lam = kappa df_1(kappa) / T``. For ``lam = 0`` it is ``0`` when
     ``T > d`` and the solution of ``df_1(kappa) = T`` when ``T < d``.
@@ -274,7 +274,7 @@ def _check_ridge_args(p_d: int, T, lam, n, T0):
 
 
 def ridge_test_error(p: Problem, T: int, lam=0.0, n: int = 0) -> ErrorTerms:
-    """Test error of ridge trained on labels of the ``n``-th OLS generation (theory.md R3).
+    """Test error of ridge trained on labels of the ``n``-th OLS generation (result R3).
 
     Deterministic equivalent (exact as ``d, T, T0 -> infinity`` proportionally; accurate to a few per cent
     from ``d ~ 100``)::
@@ -314,7 +314,7 @@ def _isotropic_kappa(lam, phi):
 
 def ridge_test_error_isotropic(d: int, T: int, T0: int, lam=0.0, n: int = 0, sigma: float = 1.0,
                                sigma0: float = 1.0, w0_norm2: float = 1.0) -> ErrorTerms:
-    """Closed form of :func:`ridge_test_error` when ``Sigma = I`` (theory.md R3, isotropic).
+    """Closed form of :func:`ridge_test_error` when ``Sigma = I`` (result R3, isotropic).
 
     With ``phi = d/T``, ``kappa = (lam + phi - 1 + sqrt((lam + phi - 1)^2 + 4 lam)) / 2`` and ``q = (1 + kappa)^2``::
 
@@ -351,7 +351,7 @@ def _check_overparam(d, T0, w0_norm2, sigma0, n):
 
 
 def overparam_chain_error(d: int, T0: int, w0_norm2: float = 1.0, sigma0: float = 0.0, n: int = 1) -> float:
-    """``E ||w_hat_n - w0||^2`` for ``n`` min-norm generations with ``T0 < d`` (theory.md R4, isotropic, exact).
+    """``E ||w_hat_n - w0||^2`` for ``n`` min-norm generations with ``T0 < d`` (result R4, isotropic, exact).
 
     With ``gamma = T0 / d``::
 
@@ -380,7 +380,7 @@ def overparam_chain_error(d: int, T0: int, w0_norm2: float = 1.0, sigma0: float 
 
 def overparam_ridge_test_error(d: int, T0: int, T: int, lam=0.0, n: int = 1, sigma: float = 1.0,
                                sigma0: float = 0.0, w0_norm2: float = 1.0):
-    """Ridge downstream of ``n`` over-parameterised (min-norm, ``T0 < d``) generators, isotropic (theory.md R4).
+    """Ridge downstream of ``n`` over-parameterised (min-norm, ``T0 < d``) generators, isotropic (result R4).
 
     With ``A = kappa/(1 + kappa)``, ``B = kappa^2/((1 + kappa)^2 - phi)`` and ``e_n`` from
     :func:`overparam_chain_error`::
@@ -404,7 +404,7 @@ def overparam_ridge_test_error(d: int, T0: int, T: int, lam=0.0, n: int = 1, sig
 
 
 def replace_accumulate_error(d: int, T: int, sigma: float = 1.0, n: int = 1) -> tuple[float, float]:
-    """Test error after ``n`` self-labelling iterations on a fixed design: replace vs accumulate (theory.md R8).
+    """Test error after ``n`` self-labelling iterations on a fixed design: replace vs accumulate (result R8).
 
     Replace (fit only the newest labels): ``n sigma^2 d/(T - d - 1)``.
     Accumulate (fit all labels so far): ``sigma^2 d/(T - d - 1) sum_{i<=n} 1/i^2``, bounded by ``pi^2/6`` times one step.
