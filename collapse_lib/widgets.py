@@ -154,7 +154,7 @@ class InteractiveFigure:
             fig.set_layout_engine("none")
             for ax, box in zip(fig.axes, self._layout):
                 ax.set_position(box)
-        elif fig.axes:
+        elif fig.axes and fig.get_layout_engine() is not None:   # a draw may switch the layout engine off
             fig.get_layout_engine().execute(fig)
             self._layout = [ax.get_position() for ax in fig.axes]
 
