@@ -44,12 +44,6 @@ class OptimalLambda(NamedTuple):
     at_boundary: bool | np.ndarray
 
 
-def _terms_per_generation(p: Problem, T: int, lam: np.ndarray, with_collapse: bool):
-    """Bias, variance and the collapse term of ONE generation, each shaped like ``lam``."""
-    t = theory.ridge_test_error(p, T=T, lam=lam, n=1 if with_collapse else 0)
-    return t.bias, t.variance, t.collapse
-
-
 def optimal_lambda(p: Problem, T: int, n=0, lam_min: float = 1e-6, lam_max: float = 1e3, grid: int = 241,
                    rtol: float = 1e-7) -> OptimalLambda:
     """Ridge penalty minimising the predicted test error after ``n`` generations (numerical argmin of R3).
@@ -94,10 +88,11 @@ def optimal_lambda(p: Problem, T: int, n=0, lam_min: float = 1e-6, lam_max: floa
         raise ValueError(f"lam_max must be > lam_min = {lam_min}, got {lam_max}")
     grid = check.integer("grid", grid, minimum=8)
     rtol = check.real("rtol", rtol, strict=True, maximum=0.1)
-    with_collapse = bool(np.any(n_vec > 0))
+    n_unit = 1 if np.any(n_vec > 0) else 0   # n = 0 everywhere must not require T0 >= d + 2
 
-    def totals(lam):  # lam: (G,) or (K,) -> bias, variance, collapse of one generation
-        return _terms_per_generation(p, T, lam, with_collapse)
+    def totals(lam):  # lam: (G,) or (K,) -> bias, variance and the collapse term of ONE generation
+        t = theory.ridge_test_error(p, T=T, lam=lam, n=n_unit)
+        return t.bias, t.variance, t.collapse
 
     # 1. Grid search (one kappa solve for the whole grid, every n).
     log_grid = np.linspace(np.log(lam_min), np.log(lam_max), grid)
