@@ -1,26 +1,13 @@
-"""Closed forms for model collapse in regression: results R1-R4, R8 and R10 (the library reference maps each to a chapter).
-
-Every function here is pure and cheap (no simulation). Symbols follow the book: ``d`` features, ``T`` downstream
-samples, ``T0`` samples per synthetic generation, ``n`` generations, ``sigma`` / ``sigma0`` the downstream / generator
-noise levels, ``lam`` the downstream ridge penalty with the ``1/T`` normalisation.
-
-Outside a result's domain of validity (the domain stated with each result) a ``ValueError`` says which parameter is out of range.
-"""
+"""Ridge regression downstream of a synthetic chain: degrees of freedom, the effective regularisation kappa and
+the deterministic equivalent of the test error (R3); over-parameterised generators (R4)."""
 from __future__ import annotations
 
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import digamma
 
-from . import _validate as check
-from .problem import Problem
-
-__all__ = [
-    "ErrorTerms", "ols_test_error", "ols_chain_error", "effective_noise_variance", "df", "effective_regularization", "ridge_test_error",
-    "ridge_test_error_isotropic", "overparam_chain_error", "overparam_ridge_test_error", "replace_accumulate_error",
-    "gaussian_chain_mean_drift", "gaussian_chain_variance_mean", "gaussian_chain_log_variance_mean",
-]
+from .. import _validate as check
+from ..problem import Problem
 
 
 class ErrorTerms(NamedTuple):
@@ -35,98 +22,6 @@ class ErrorTerms(NamedTuple):
     variance: float | np.ndarray
     collapse: float | np.ndarray
     total: float | np.ndarray
-
-
-def _ols_term(name: str, d: int, T: int) -> float:
-    """``d / (T - d - 1)``: the mean of ``tr(Sigma (X^T X)^{-1})`` for a Gaussian design (inverse Wishart)."""
-    if T < d + 2:
-        raise ValueError(f"{name} must be >= d + 2 = {d + 2} for OLS (the expected error is infinite at "
-                         f"{name} = d + 1 and OLS is not unique below d), got {name} = {T}")
-    return d / (T - d - 1)
-
-
-def ols_test_error(d: int, T: int, T0: int | None = None, sigma: float = 1.0, sigma0: float = 1.0,
-                   n: int = 0) -> float:
-    """Exact test error of OLS trained on the labels of the ``n``-th OLS generation (R2; R1 when ``n = 0``).
-
-    ``E_test = sigma^2 d/(T - d - 1) + n sigma0^2 d/(T0 - d - 1)``, for any covariance.
-
-    Parameters
-    ----------
-    d : int
-        Dimension, ``>= 1``.
-    T : int
-        Downstream sample size, ``>= d + 2``.
-    T0 : int, optional
-        Generator sample size, ``>= d + 2``; required when ``n > 0``.
-    sigma, sigma0 : float
-        Downstream and generator noise standard deviations, ``>= 0``.
-    n : int
-        Number of synthetic generations, ``>= 0``.
-
-    Returns
-    -------
-    float
-        The expected excess risk ``E ||w_pred - w0||_Sigma^2``.
-    """
-    d = check.integer("d", d, minimum=1)
-    T = check.integer("T", T, minimum=1)
-    sigma = check.real("sigma", sigma)
-    sigma0 = check.real("sigma0", sigma0)
-    n = check.integer("n", n)
-    clean = sigma**2 * _ols_term("T", d, T)
-    if T0 is not None:
-        T0 = check.integer("T0", T0, minimum=1)
-    if n == 0:
-        return clean
-    if T0 is None:
-        raise ValueError("T0 must be given (an integer >= d + 2) when n > 0")
-    return clean + n * sigma0**2 * _ols_term("T0", d, T0)
-
-
-def ols_chain_error(d: int, T0: int, sigma0: float = 1.0, n: int = 1) -> float:
-    """Exact error ``E ||w_hat_n - w0||_Sigma^2 = n sigma0^2 d/(T0 - d - 1)`` of the ``n``-th OLS generator itself.
-
-    This is the plateau of the downstream error when ``T >> d`` (result R3, limit (c)): a downstream model that
-    learns its teacher ``w_hat_n`` perfectly still inherits all of the teacher's error.
-
-    Parameters
-    ----------
-    d : int
-        Dimension, ``>= 1``.
-    T0 : int
-        Generator sample size, ``>= d + 2`` (not checked when ``n = 0``).
-    sigma0 : float
-        Generator noise standard deviation, ``>= 0``.
-    n : int
-        Number of generations, ``>= 0``.
-    """
-    d = check.integer("d", d, minimum=1)
-    T0 = check.integer("T0", T0, minimum=1)
-    sigma0 = check.real("sigma0", sigma0)
-    n = check.integer("n", n)
-    return 0.0 if n == 0 else n * sigma0**2 * _ols_term("T0", d, T0)
-
-
-def effective_noise_variance(d: int, T0: int, sigma: float = 1.0, sigma0: float = 1.0, n: int = 1) -> float:
-    """``sigma_eff^2 = sigma^2 + n sigma0^2 d/(T0 - d - 1)``: the label-noise variance collapse mimics when ``T << d``.
-
-    In that regime (result R3, limit (b); R5) the downstream error after ``n`` generations is close to the clean
-    error with the label noise ``sigma^2`` replaced by ``sigma_eff^2``.
-
-    Parameters
-    ----------
-    d : int
-        Dimension, ``>= 1``.
-    T0 : int
-        Generator sample size, ``>= d + 2``.
-    sigma, sigma0 : float
-        Downstream and generator noise standard deviations, ``>= 0``.
-    n : int
-        Number of generations, ``>= 0``.
-    """
-    sigma = check.real("sigma", sigma)
-    return sigma**2 + ols_chain_error(d, T0, sigma0, n)
 
 
 def df(eigs, t, m: int = 1):
@@ -403,60 +298,3 @@ def overparam_ridge_test_error(d: int, T0: int, T: int, lam=0.0, n: int = 1, sig
     return float(out) if lam.ndim == 0 else out
 
 
-def replace_accumulate_error(d: int, T: int, sigma: float = 1.0, n: int = 1) -> tuple[float, float]:
-    """Test error after ``n`` self-labelling iterations on a fixed design: replace vs accumulate (result R8).
-
-    Replace (fit only the newest labels): ``n sigma^2 d/(T - d - 1)``.
-    Accumulate (fit all labels so far): ``sigma^2 d/(T - d - 1) sum_{i<=n} 1/i^2``, bounded by ``pi^2/6`` times one step.
-
-    Parameters
-    ----------
-    d : int
-        Dimension, ``>= 1``.
-    T : int
-        Rows of the fixed design, ``>= d + 2``.
-    sigma : float
-        Label noise added at every iteration, ``>= 0``.
-    n : int
-        Number of iterations, ``>= 0``.
-
-    Returns
-    -------
-    (float, float)
-        ``(replace, accumulate)``.
-    """
-    d = check.integer("d", d, minimum=1)
-    T = check.integer("T", T, minimum=1)
-    sigma = check.real("sigma", sigma)
-    n = check.integer("n", n)
-    step = sigma**2 * _ols_term("T", d, T)
-    return n * step, step * float(np.sum(1.0 / np.arange(1, n + 1) ** 2))
-
-
-def _check_gaussian(s, M, n):
-    return check.real("s", s), check.integer("M", M, minimum=2), check.integer("n", n)
-
-
-def gaussian_chain_mean_drift(s: float = 1.0, M: int = 100, n: int = 1) -> float:
-    """``E (mu_n - mu_0)^2 = s^2 n / M`` for the Gaussian refitting chain with ``M`` samples per step (R10)."""
-    s, M, n = _check_gaussian(s, M, n)
-    return s**2 * n / M
-
-
-def gaussian_chain_variance_mean(s: float = 1.0, M: int = 100, n: int = 1) -> float:
-    """``E sigma_n^2 = s^2`` for every ``n``: the unbiased variance estimate is a martingale (R10)."""
-    s, M, n = _check_gaussian(s, M, n)
-    return s**2
-
-
-def gaussian_chain_log_variance_mean(s: float = 1.0, M: int = 100, n: int = 1) -> float:
-    """``E log sigma_n^2 = log s^2 + n (psi((M-1)/2) + log(2/(M-1)))`` (exact), about ``log s^2 - n/(M-1)``.
-
-    The drift is negative, so ``sigma_n^2 -> 0`` almost surely even though its mean stays at ``s^2`` (R10).
-    Requires ``s > 0``.
-    """
-    s, M, n = _check_gaussian(s, M, n)
-    if s == 0:
-        raise ValueError("s must be > 0 for the log-variance, got 0")
-    k = M - 1
-    return 2 * np.log(s) + n * (digamma(k / 2) + np.log(2.0 / k))

@@ -1,0 +1,19 @@
+"""Closed forms for model collapse in regression: one function per result (the library reference maps each to a chapter).
+
+Every function here is pure and cheap (no simulation). Symbols follow the book: ``d`` features, ``T`` downstream
+samples, ``T0`` samples per synthetic generation, ``n`` generations, ``sigma`` / ``sigma0`` the downstream / generator
+noise levels, ``lam`` the downstream ridge penalty with the ``1/T`` normalisation.
+
+Outside a result's domain of validity (the domain stated with each result) a ``ValueError`` says which parameter is out of range.
+"""
+from ._gaussian import gaussian_chain_log_variance_mean, gaussian_chain_mean_drift, gaussian_chain_variance_mean
+from ._ols import effective_noise_variance, ols_chain_error, ols_test_error, replace_accumulate_error
+from ._ridge import (ErrorTerms, df, effective_regularization, overparam_chain_error, overparam_ridge_test_error,
+                     ridge_test_error, ridge_test_error_isotropic)
+
+__all__ = [
+    "ErrorTerms", "ols_test_error", "ols_chain_error", "effective_noise_variance", "df", "effective_regularization", "ridge_test_error",
+    "ridge_test_error_isotropic", "overparam_chain_error", "overparam_ridge_test_error", "replace_accumulate_error",
+    "gaussian_chain_mean_drift", "gaussian_chain_variance_mean", "gaussian_chain_log_variance_mean",
+]
+
