@@ -168,8 +168,9 @@ def _options(label, options):
     return options
 
 
-def _default(label, options, value):
-    value = options[len(options) // 2] if value is None else value
+def _default(label, options, value, middle=True):
+    if value is None:
+        value = options[len(options) // 2] if middle else options[0]
     if value not in options:
         raise ValueError(f"value for {label!r} must be one of {options}, got {value!r}")
     return value
@@ -182,7 +183,7 @@ def _text(v) -> str:
 
 
 def slider(label: str, options, value=None) -> widgets.SelectionSlider:
-    """A slider over ``options`` (numbers or strings): arrow keys step through them."""
+    """A slider over ``options`` (numbers or strings; the middle one unless ``value`` is given): arrow keys step."""
     options = _options(label, options)
     return widgets.SelectionSlider(options=[(_text(o), o) for o in options], value=_default(label, options, value),
                                    description=label, continuous_update=True, style={"description_width": "initial"},
@@ -190,9 +191,9 @@ def slider(label: str, options, value=None) -> widgets.SelectionSlider:
 
 
 def dropdown(label: str, options, value=None) -> widgets.Dropdown:
-    """A drop-down list over ``options``."""
+    """A drop-down list over ``options`` (the first is selected unless ``value`` says otherwise)."""
     options = _options(label, options)
-    return widgets.Dropdown(options=[(_text(o), o) for o in options], value=_default(label, options, value),
+    return widgets.Dropdown(options=[(_text(o), o) for o in options], value=_default(label, options, value, False),
                             description=label, style={"description_width": "initial"},
                             layout=widgets.Layout(width="auto", max_width="100%"))
 
