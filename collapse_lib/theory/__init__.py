@@ -7,6 +7,8 @@ noise levels, ``lam`` the downstream ridge penalty with the ``1/T`` normalisatio
 Outside a result's domain of validity (the domain stated with each result) a ``ValueError`` says which parameter is out of range.
 """
 from ._gaussian import gaussian_chain_log_variance_mean, gaussian_chain_mean_drift, gaussian_chain_variance_mean
+from ._mixing import (accumulate_fresh_error, fresh_mix_risk, gaussian_schedule_drift, gaussian_schedule_log_variance,
+                      golden_ratio_weight, mixed_data_error, mixing_floor, schedule_chain_error)
 from ._ols import effective_noise_variance, ols_chain_error, ols_test_error, replace_accumulate_error
 from ._ridge import (ErrorTerms, df, effective_regularization, overparam_chain_error, overparam_ridge_test_error,
                      ridge_test_error, ridge_test_error_isotropic)
@@ -15,5 +17,7 @@ __all__ = [
     "ErrorTerms", "ols_test_error", "ols_chain_error", "effective_noise_variance", "df", "effective_regularization", "ridge_test_error",
     "ridge_test_error_isotropic", "overparam_chain_error", "overparam_ridge_test_error", "replace_accumulate_error",
     "gaussian_chain_mean_drift", "gaussian_chain_variance_mean", "gaussian_chain_log_variance_mean",
+    "accumulate_fresh_error", "mixing_floor", "mixed_data_error", "golden_ratio_weight", "fresh_mix_risk",
+    "schedule_chain_error", "gaussian_schedule_drift", "gaussian_schedule_log_variance",
 ]
 
