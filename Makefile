@@ -38,7 +38,9 @@ test-lib: $(STAMP)
 test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest book --nbval-lax --nbval-current-env -n $(JOBS) --dist loadscope -q
 
+# Always executes every notebook: the execution cache `make book` keeps is emptied first.
 test-book: $(STAMP)
+	rm -rf _build/.jupyter_cache
 	$(BIN)/jupyter-book build -W --keep-going .
 
 # Real-browser tests (headless /usr/bin/chromium via Playwright) of the book just built by test-book.

@@ -1,8 +1,10 @@
 """Binder readiness: runtime.txt + requirements.txt build a working environment from nothing.
 
 Binder (repo2docker) reads ``runtime.txt`` for the Python version and installs ``requirements.txt``. This test does the
-same in a fresh virtual environment (pip's cache makes it take about a minute) and then imports the library and the
-widget stack and computes a formula, compared with the same call in this process.
+same in a fresh virtual environment (pip's cache makes it take about a minute), first WITHOUT the library: it executes
+the preface, whose first cell installs the library when it is missing (as on Colab, pointed at this checkout with
+``COLLAPSE_LIB_SOURCE``), then imports the library and the widget stack and computes a formula, compared with the
+same call in this process.
 """
 from __future__ import annotations
 
@@ -57,13 +59,30 @@ def test_fresh_venv_from_requirements_imports_the_library():
         venv = Path(tmp) / "venv"
         subprocess.run([python, "-m", "venv", str(venv)], check=True, env=env, timeout=120)
         vpy = str(venv / "bin" / "python")
+        without_library = Path(tmp) / "requirements-without-library.txt"
+        without_library.write_text("\n".join(ln for ln in REQUIREMENTS if ln.strip() != "-e ."))
+        install = subprocess.run([vpy, "-m", "pip", "install", "--no-compile", "-q", "-r", str(without_library)],
+                                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+        assert install.returncode == 0, f"pip install -r requirements.txt failed:\n{install.stdout}\n{install.stderr}"
+        missing = subprocess.run([vpy, "-c", "import collapse_lib"], cwd=tempfile.gettempdir(), env=env,
+                                 capture_output=True, text=True, timeout=120)
+        assert missing.returncode != 0, "the library is importable before the notebook installs it"
+        run_nb = ("import nbformat, nbclient, sys\n"
+                  "nb = nbformat.read(sys.argv[1], as_version=4)\n"
+                  "nbclient.NotebookClient(nb, timeout=600, kernel_name='python3').execute()\n"
+                  "print('executed', len(nb.cells))\n")
+        nb_env = dict(env, COLLAPSE_LIB_SOURCE=str(ROOT), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+                      MPLBACKEND="Agg")
+        executed = subprocess.run([vpy, "-c", run_nb, str(ROOT / "book" / "00_preface.ipynb")], cwd=tempfile.gettempdir(),
+                                  env=nb_env, capture_output=True, text=True, timeout=900)
+        assert executed.returncode == 0, f"the preface does not run without the library:\n{executed.stderr[-3000:]}"
         install = subprocess.run([vpy, "-m", "pip", "install", "--no-compile", "-q", "-r", "requirements.txt"],
                                  cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
         assert install.returncode == 0, f"pip install -r requirements.txt failed:\n{install.stdout}\n{install.stderr}"
         check = subprocess.run([vpy, "-m", "pip", "check"], env=env, capture_output=True, text=True, timeout=120)
         assert check.returncode == 0, f"pip check: {check.stdout}{check.stderr}"
-        code = ("import sys, ipykernel, ipywidgets, matplotlib, numpy, scipy, voila\n"
-                "from collapse_lib import theory, widgets, plotting, simulate, isotropic\n"
+        code = ("import sys, anywidget, ipykernel, ipywidgets, matplotlib, numpy, scipy, voila\n"
+                "from collapse_lib import theory, figures, plotting, simulate, isotropic\n"
                 "assert sys.version_info[:2] == (3, 11), sys.version\n"
                 "print(repr(theory.ols_test_error(d=20, T=60, T0=50, sigma=1.0, sigma0=0.7, n=3)))\n")
         run = subprocess.run([vpy, "-c", code], cwd=tempfile.gettempdir(), env=env, capture_output=True, text=True,

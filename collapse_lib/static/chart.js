@@ -213,6 +213,7 @@ function render({ model, el }) {
   root.className = "cl-chart";
   root.setAttribute("role", "figure");
   root.setAttribute("aria-label", model.get("aria_label"));
+  root.dataset.rerun = String(!!model.get("rerun"));   // the figure can re-run its Monte Carlo with a kernel
   const panelsEl = document.createElement("div");
   panelsEl.className = "cl-panels";
   const readout = document.createElement("div");

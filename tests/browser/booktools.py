@@ -255,33 +255,64 @@ WIDE_MATH_JS = """() => Array.from(document.querySelectorAll('mjx-container[disp
   })
   .filter(r => r.excess > 2)"""
 
+# Elements wider than the viewport that are not inside a box that scrolls on its own (the cause of a sideways scroll).
+WIDE_ELEMENTS_JS = """() => {
+  const vw = document.documentElement.clientWidth, out = [];
+  for (const e of document.body.querySelectorAll('*')) {
+    const r = e.getBoundingClientRect();
+    if (r.right <= vw + 1 || r.width === 0) continue;
+    let p = e.parentElement, clipped = false;
+    while (p && p !== document.body) {
+      const o = getComputedStyle(p).overflowX;
+      if (o === 'auto' || o === 'scroll' || o === 'hidden') { clipped = true; break; }
+      p = p.parentElement;
+    }
+    if (!clipped) out.push(e.tagName.toLowerCase() + (e.className && e.className.baseVal === undefined ?
+                           '.' + String(e.className).split(' ').slice(0, 2).join('.') : '') + ' ' + Math.round(r.right));
+    if (out.length >= 8) break;
+  }
+  return out;
+}"""
+
 IMAGES_WITHOUT_ALT_JS = """() => Array.from(document.querySelectorAll('img'))
   .filter(i => !(i.getAttribute('alt') || '').trim())
   .map(i => (i.getAttribute('src') || '').slice(0, 80))"""
 
-# The one frame a Stack shows (StackView renders only its selected child): image digest, alt and read-out.
-FRAME_JS = """(fig) => {
-  const frames = Array.from(fig.querySelectorAll('.cl-frame')).filter(f => f.offsetParent !== null);
-  if (frames.length !== 1) return {count: frames.length};
-  const f = frames[0], img = f.querySelector('img'), ro = f.querySelector('.cl-readout');
-  const src = img ? img.getAttribute('src') || '' : '';
-  let h = 0; for (let i = 0; i < src.length; i += 7) h = (h * 31 + src.charCodeAt(i)) | 0;
-  return {count: 1, img: src.length + ':' + h, alt: img ? (img.getAttribute('alt') || '') : '',
-          readout: ro ? ro.textContent.trim() : null};
+# Interactive charts (collapse_lib.figures): what the reader sees of one figure — read-out, pixels, frame index.
+CHART_JS = """(fig) => {
+  const chart = fig.querySelector('.cl-chart');
+  if (!chart) return {count: 0};
+  let h = 0;
+  for (const c of chart.querySelectorAll('canvas')) {
+    const src = c.toDataURL();
+    for (let i = 0; i < src.length; i += 3) h = (h * 31 + src.charCodeAt(i)) | 0;
+  }
+  const ro = chart.querySelector('.cl-readout');
+  return {count: 1, pixels: h, readout: ro ? ro.textContent.trim() : null, frame: chart.dataset.frame,
+          draws: +(chart.dataset.draws || 0), redraw_ms: +(chart.dataset.redrawMs || -1),
+          aria: chart.getAttribute('aria-label') || '', live: ro ? ro.getAttribute('aria-live') : null,
+          legend: Array.from(chart.querySelectorAll('.cl-legend-item')).map(e => e.textContent.trim())};
 }"""
 
 
-def frame_state(fig) -> dict:
-    return fig.evaluate(FRAME_JS)
+def chart_state(fig) -> dict:
+    return fig.evaluate(CHART_JS)
 
 
-def main_slider(fig):
-    """The main control of an interactive figure: its first child, a SelectionSlider."""
-    return fig.locator(":scope > .widget-slider, :scope > .jupyter-widget-slider, :scope > .widget-hslider").first
+def controls(fig):
+    """The controls of an interactive figure (the row above the chart)."""
+    return fig.locator(".cl-controls > *")
 
 
-def slider_value(slider) -> str:
-    return slider.locator(".widget-readout").first.inner_text().strip()
+def control_label(ctl) -> str:
+    return ctl.locator(".widget-label").first.inner_text().strip()
+
+
+def control_value(ctl) -> str:
+    """The value a control shows: a slider's read-out, or a drop-down's selected option."""
+    if ctl.locator("select").count():
+        return ctl.locator("select").first.evaluate("s => s.options[s.selectedIndex].text").strip()
+    return ctl.locator(".widget-readout").first.inner_text().strip()
 
 
 def press_slider(slider, key: str) -> None:
@@ -290,150 +321,73 @@ def press_slider(slider, key: str) -> None:
     handle.press(key)
 
 
-def step_slider(slider) -> tuple[str, str]:
-    """Move a slider one step (right, or left when at its end); return (value before, value after)."""
-    before = slider_value(slider)
-    press_slider(slider, "ArrowRight")
-    after = slider_value(slider)
-    if after == before:
-        press_slider(slider, "ArrowLeft")
-        after = slider_value(slider)
-    return before, after
-
-
-def scrub_static_figure(fig) -> list[dict]:
-    """Walk the main slider of a static interactive figure over all its positions; assert the frame follows.
-
-    Returns the visible frame at each position. Fails when the slider does not move, when there is not exactly one
-    visible frame, when a frame lacks alt text or a read-out, or when a step of the slider leaves the frame unchanged.
-    """
-    slider = main_slider(fig)
-    assert slider.count() == 1, "interactive figure without a main SelectionSlider as its first child"
-    # Go to the left end, then step right to the other end, recording the visible frame at every position.
-    for _ in range(40):
-        before = slider_value(slider)
-        press_slider(slider, "ArrowLeft")
-        if slider_value(slider) == before:
-            break
-    seen = [(slider_value(slider), frame_state(fig))]
-    for _ in range(40):
-        press_slider(slider, "ArrowRight")
-        value = slider_value(slider)
-        if value == seen[-1][0]:
-            break
-        fig.page.wait_for_timeout(30)
-        seen.append((value, frame_state(fig)))
-    assert len(seen) >= 2, f"main slider does not move (stuck at {seen[0][0]!r})"
-    for value, state in seen:
-        assert state.get("count") == 1, f"at {value!r}: {state.get('count')} visible frames, expected 1"
-        assert state["alt"].strip(), f"at {value!r}: frame image without alt text"
-        assert state["readout"] is not None, f"at {value!r}: frame without a read-out"
-    for (v0, s0), (v1, s1) in zip(seen, seen[1:]):
-        assert (s0["img"], s0["readout"]) != (s1["img"], s1["readout"]), \
-            f"moving the slider from {v0!r} to {v1!r} left the shown frame unchanged"
-    return [s for _, s in seen]
-
-
-def wait_for_redraw(fig, before: dict, timeout_s: float = 30.0, settle_s: float = 2.0) -> dict:
-    """Poll the visible frame after a control moved; return it as soon as image and read-out both differ from
-    ``before``, or once the image has changed and the read-out has stayed put for ``settle_s``, or at ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    image_changed_at = None
-    while True:
-        state = frame_state(fig)
-        if state.get("count") == 1:
-            if state["img"] != before.get("img"):
-                if state["readout"] != before.get("readout"):
-                    return state
-                image_changed_at = image_changed_at or time.monotonic()
-                if time.monotonic() - image_changed_at > settle_s:
-                    return state
-        if time.monotonic() > deadline:
-            return state
-        fig.page.wait_for_timeout(100)
-
-
-def _changed(before: dict, after: dict) -> tuple[bool, bool]:
-    return after.get("img") != before.get("img"), after.get("readout") != before.get("readout")
-
-
-def other_controls(fig):
-    """The non-main controls of an interactive figure (the row under the main slider)."""
-    box = fig.locator(":scope > .widget-hbox, :scope > .jupyter-widget-hbox").first
-    return box.locator(":scope > *") if box.count() else None
-
-
 def move_control(ctl) -> str:
-    """Move one control (slider, dropdown, checkbox, toggle buttons, radio buttons or text box); describe the move."""
-    classes = ctl.get_attribute("class") or ""
-    if ctl.locator(".noUi-handle").count():
-        before, after = step_slider(ctl)
-        assert before != after, f"slider did not move (stuck at {before!r})"
-        return f"slider {before} -> {after}"
+    """Move a control one step by keyboard (sliders: right, or left at the end) or by selection (drop-downs)."""
+    before = control_value(ctl)
     if ctl.locator("select").count():
         select = ctl.locator("select").first
         options = select.locator("option").all_inner_texts()
-        current = select.evaluate("s => s.options[s.selectedIndex] ? s.options[s.selectedIndex].text : ''")
-        other = next(o for o in options if o != current)
+        other = next(o for o in options if o.strip() != before)
         select.select_option(label=other)
-        return f"dropdown {current} -> {other}"
-    if ctl.locator("input[type=checkbox]").count():
-        ctl.locator("input[type=checkbox]").first.click()
-        return "checkbox toggled"
-    if ctl.evaluate("e => e.tagName") == "BUTTON":  # ToggleButton, Button
-        ctl.click()
-        return "button clicked"
-    if ctl.locator("button").count() > 1:  # ToggleButtons
-        buttons = ctl.locator("button")
-        for i in range(buttons.count()):
-            if "mod-active" not in (buttons.nth(i).get_attribute("class") or ""):
-                buttons.nth(i).click()
-                return f"toggle button {i}"
-    if ctl.locator("input[type=radio]").count() > 1:
-        radios = ctl.locator("input[type=radio]")
-        for i in range(radios.count()):
-            if not radios.nth(i).is_checked():
-                radios.nth(i).check()
-                return f"radio {i}"
-    if ctl.locator("input[type=number], input[type=text]").count():
-        box_input = ctl.locator("input").first
-        value = box_input.input_value()
-        try:
-            new = str(float(value) * 1.1 + 0.1)
-        except ValueError:
-            new = value + "x"
-        box_input.fill(new)
-        box_input.press("Enter")
-        return f"text {value} -> {new}"
-    raise AssertionError(f"do not know how to move a control with classes {classes!r}")
+    elif ctl.locator(".noUi-handle").count():
+        press_slider(ctl, "ArrowRight")
+        if control_value(ctl) == before:
+            press_slider(ctl, "ArrowLeft")
+    else:
+        raise AssertionError(f"unknown control type: {ctl.get_attribute('class')!r}")
+    after = control_value(ctl)
+    assert after != before, f"control {control_label(ctl)!r} does not move (stuck at {before!r})"
+    return f"{control_label(ctl)} {before} -> {after}"
 
 
-def check_live_figure(fig, timeout_s: float = 30.0) -> dict:
-    """In a live kernel: move the main control, then other controls, and require the read-out and the image to change.
+def wait_for_change(fig, before: dict, timeout_s: float) -> dict:
+    """Poll until the chart has redrawn (its draw counter moved) and shows other pixels; return the new state."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        state = chart_state(fig)
+        if state.get("draws", 0) > before.get("draws", 0) and state.get("pixels") != before.get("pixels"):
+            return state
+        if time.monotonic() > deadline:
+            return state
+        fig.page.wait_for_timeout(25)
 
-    The main control must change both. Other controls are tried in order until one changes both (a control may
-    legitimately leave the read-out alone, e.g. a spectrum that OLS does not depend on); if none does, the check fails.
-    """
+
+def readout_names_controls(fig, state: dict) -> list[str]:
+    """The controls whose 'label = value' the read-out does not contain (empty when it agrees with every control)."""
+    text = state.get("readout") or ""
+    ctls = controls(fig)
+    missing = []
+    for j in range(ctls.count()):
+        pair = f"{control_label(ctls.nth(j))} = {control_value(ctls.nth(j))}"
+        if pair not in text:
+            missing.append(pair)
+    return missing
+
+
+def check_every_control(fig, timeout_s: float = 5.0) -> list[float]:
+    """Move every control of a figure; each move must redraw the chart (other pixels), change the read-out, and leave a
+    read-out that names the current value of every control. Returns the redraw times (ms) the chart reported."""
     fig.scroll_into_view_if_needed()
-    first = frame_state(fig)
-    assert first.get("count") == 1, f"{first.get('count')} visible frames, expected 1"
-    before, after = step_slider(main_slider(fig))
-    assert before != after, f"main slider does not move (stuck at {before!r})"
-    second = wait_for_redraw(fig, first, timeout_s)
-    img, readout = _changed(first, second)
-    assert img and readout, (f"moving the main control ({before} -> {after}) changed the image: {img}, the read-out: "
-                             f"{readout} (read-out {first.get('readout')!r} -> {second.get('readout')!r})")
-    controls = other_controls(fig)
-    assert controls is not None and controls.count(), "interactive figure has no other controls"
-    attempts, state = [], second
-    for j in range(controls.count()):
-        what = move_control(controls.nth(j))
-        new = wait_for_redraw(fig, state, timeout_s)
-        img, readout = _changed(state, new)
-        if img and readout:
-            return {"initial": first, "main": second, "other": new, "moved": what}
-        attempts.append(f"{what}: image changed {img}, read-out changed {readout} "
-                        f"({state.get('readout')!r} -> {new.get('readout')!r})")
+    state = chart_state(fig)
+    assert state.get("count") == 1, "interactive figure without a chart"
+    assert state["aria"].strip(), "chart without an aria-label"
+    assert state["live"] == "polite", "the read-out is not an aria-live region"
+    assert not readout_names_controls(fig, state), \
+        f"initial read-out {state['readout']!r} does not name {readout_names_controls(fig, state)}"
+    ctls = controls(fig)
+    assert ctls.count() >= 1, "interactive figure without controls"
+    times, failures = [], []
+    for j in range(ctls.count()):
+        what = move_control(ctls.nth(j))
+        new = wait_for_change(fig, state, timeout_s)
+        if new.get("pixels") == state.get("pixels"):
+            failures.append(f"{what}: the chart did not change")
+        if new.get("readout") == state.get("readout"):
+            failures.append(f"{what}: the read-out did not change ({new.get('readout')!r})")
+        missing = readout_names_controls(fig, new)
+        if missing:
+            failures.append(f"{what}: read-out {new.get('readout')!r} does not name {missing}")
+        times.append(new.get("redraw_ms", -1))
         state = new
-    raise AssertionError("no other control changed both the figure and the read-out within "
-                         f"{timeout_s:.0f} s: " + "; ".join(attempts))
+    assert not failures, "; ".join(failures)
+    return times

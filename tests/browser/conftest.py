@@ -58,7 +58,7 @@ def book_url(html_dir):
 
 @pytest.fixture(scope="session")
 def node_modules() -> Path:
-    missing = [name for name in ("mathjax", "requirejs", "@jupyter-widgets/html-manager")
+    missing = [name for name in ("mathjax", "requirejs", "@jupyter-widgets/html-manager", "anywidget", "uplot")
                if not (bt.NODE_MODULES / name / "package.json").exists()]
     if missing:
         pytest.fail(f"npm packages {missing} are not installed: run `npm ci` in {bt.ROOT}")

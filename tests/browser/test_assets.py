@@ -35,3 +35,25 @@ def test_local_cdn_refuses_other_versions_and_paths(node_modules):
     assert bt.npm_file(base + "mathjax@3.2.2/../requirejs/require.js", node_modules) is None
     assert bt.npm_file(base + "left-pad@1.0.0/index.js", node_modules) is None
     assert bt.npm_file("https://example.org/npm/mathjax@3.2.2/es5/tex-mml-chtml.js", node_modules) is None
+
+
+def test_chart_front_end_matches_the_pinned_npm_packages(node_modules):
+    """The uPlot bundled in collapse_lib/static is byte-identical to the pinned npm package, and the anywidget front
+    end the page loads (require path in _config.yml) is the version the Python anywidget asks for."""
+    import json
+    import re
+
+    import anywidget
+
+    static = bt.ROOT / "collapse_lib" / "static"
+    for name in ("uPlot.iife.min.js", "uPlot.min.css"):
+        assert (static / name).read_bytes() == (node_modules / "uplot" / "dist" / name).read_bytes(), name
+    assert (static / "LICENSE.uPlot").read_bytes() == (node_modules / "uplot" / "LICENSE").read_bytes()
+    npm_version = json.loads((node_modules / "anywidget" / "package.json").read_text())["version"]
+    wanted = anywidget.AnyWidget._model_module_version.default_value      # e.g. "~0.11.*"
+    assert re.fullmatch(r"~?" + re.escape(".".join(npm_version.split(".")[:2])) + r"\.(\*|\d+)", wanted), \
+        (npm_version, wanted)
+    glue = CONFIG["nb_ipywidgets_js"][""]["body"]
+    path = re.search(r'"anywidget":\s*"([^"]+)"', glue).group(1)
+    assert path.endswith(f"/anywidget@{npm_version}/dist/index"), path
+    assert bt.npm_file(path + ".js", node_modules) == node_modules / "anywidget" / "dist" / "index.js"

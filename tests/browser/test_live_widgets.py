@@ -1,8 +1,8 @@
 """Live widgets: each chapter notebook served by Voila on 127.0.0.1 with a real kernel, driven in headless Chromium.
 
-For every interactive figure, moving its main control and then one other control must change both the read-out and the
-figure image (the second move needs the kernel: it redraws every frame). All chapters are opened at once so their
-kernels execute side by side; each test then waits for its own page.
+For every interactive figure, every control must change the chart and the read-out (as on the static page), and a
+figure whose Monte Carlo can be re-run must show the re-run button once the kernel answers and redraw with a new seed.
+All chapters are opened at once so their kernels execute side by side; each test then waits for its own page.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 NOTEBOOKS = bt.chapter_notebooks()
 FIXTURES = Path(__file__).parent / "fixtures"
-LOAD_TIMEOUT_MS = 240_000  # a chapter executes in its kernel before the page finishes loading
+LOAD_TIMEOUT_MS = 300_000  # a chapter executes in its kernel before the page finishes loading
 
 
 def _open(context, url):
@@ -30,10 +30,22 @@ def _open(context, url):
 def _wait_rendered(page, expected: int | None):
     page.wait_for_load_state("load", timeout=LOAD_TIMEOUT_MS)
     if expected:
-        page.wait_for_function(f"document.querySelectorAll('.cl-interactive .cl-frame').length >= {expected}",
-                               timeout=60_000)
+        page.wait_for_function(f"document.querySelectorAll('.cl-interactive .cl-chart canvas').length >= {expected}",
+                               timeout=120_000)
     page.wait_for_timeout(300)
     return page.locator(".cl-interactive")
+
+
+def rerun_live(fig, timeout_s: float = 30.0) -> dict:
+    """Click the figure's re-run button (shown only when a kernel answered) and wait for the kernel's new frame."""
+    button = fig.locator(".cl-rerun")
+    button.wait_for(state="visible", timeout=30_000)
+    before = bt.chart_state(fig)
+    button.click()
+    after = bt.wait_for_change(fig, before, timeout_s)
+    assert after.get("pixels") != before.get("pixels"), "re-running the Monte Carlo did not redraw the chart"
+    assert "re-run with seed" in (after.get("readout") or ""), f"read-out after a re-run: {after.get('readout')!r}"
+    return after
 
 
 @pytest.fixture(scope="session")
@@ -67,26 +79,28 @@ def test_live_interactive_figures_respond(notebook, live_chapters, html_dir):
     failures = []
     for i in range(figures.count()):
         try:
-            bt.check_live_figure(figures.nth(i), timeout_s=30)
+            bt.check_every_control(figures.nth(i), timeout_s=10)
+            if figures.nth(i).locator(".cl-chart[data-rerun=true]").count():
+                rerun_live(figures.nth(i))
         except AssertionError as err:
             failures.append(f"figure {i + 1}: {err}")
     assert not failures, "\n".join(failures)
     assert not page.errors, f"uncaught JavaScript errors: {page.errors}"
 
 
-def test_live_check_catches_a_broken_callback(context, voila_factory, request_log):
-    """The fixture notebook has a working figure and one whose draw raises when its second control moves."""
+def test_live_check_catches_a_broken_rerun(context, voila_factory, request_log):
+    """The fixture notebook has a figure whose re-run works and one whose re-run raises in the kernel."""
     server = voila_factory(FIXTURES)
     request_log.clear()
     page = _open(context, server.url("live_widgets.ipynb"))
     try:
         figures = _wait_rendered(page, 2)
         assert figures.count() == 2
-        result = bt.check_live_figure(figures.nth(0), timeout_s=30)
-        assert result["main"]["readout"] == "slope 3.00 (n=3, scale=1.00)"
-        assert result["other"]["readout"] == "slope 3.75 (n=3, scale=1.25)"
-        with pytest.raises(AssertionError, match="other control"):
-            bt.check_live_figure(figures.nth(1), timeout_s=8)
+        bt.check_every_control(figures.nth(0), timeout_s=10)
+        after = rerun_live(figures.nth(0))
+        assert after["readout"].startswith("n = 3, scale = 1.25: slope 3.75, seed 1003")
+        with pytest.raises(AssertionError, match="did not redraw"):
+            rerun_live(figures.nth(1), timeout_s=5)
         assert not page.errors, f"uncaught JavaScript errors: {page.errors}"
         assert not request_log.blocked, f"Voila asked for files outside loopback and node_modules: {request_log.blocked}"
     finally:
