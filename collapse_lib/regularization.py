@@ -98,16 +98,7 @@ def optimal_lambda(p: Problem, T: int, n=0, lam_min: float = 1e-6, lam_max: floa
     if n_arr.ndim > 1 or n_arr.size == 0:
         raise ValueError(f"n must be an integer >= 0 or a 1-D array of them, got {n!r}")
     n_vec = np.array([check.integer("n", v) for v in np.atleast_1d(n_arr).tolist()], dtype=float)
-    lam_min = check.real("lam_min", lam_min, strict=True)
-    lam_max = check.real("lam_max", lam_max, strict=True)
-    if lam_max <= lam_min:
-        raise ValueError(f"lam_max must be > lam_min = {lam_min}, got {lam_max}")
-    if lam_max > LAM_MAX:
-        raise ValueError(f"lam_max must be <= {LAM_MAX:g}: R3 contains kappa^2 with kappa >= lam, which overflows double "
-                         f"precision near 1e154, so the formula is representable only for lam in (0, {LAM_MAX:g}]; "
-                         f"got {lam_max:g}")
-    grid = check.integer("grid", grid, minimum=8)
-    rtol = check.real("rtol", rtol, strict=True, maximum=0.1)
+    lam_min, lam_max, grid, rtol = _search_args(lam_min, lam_max, grid, rtol)
     n_unit = 1 if np.any(n_vec > 0) else 0   # n = 0 everywhere must not require T0 >= d + 2
 
     def totals(lam):  # lam: (G,) or (K,) -> bias, variance and the collapse term of ONE generation
@@ -118,20 +109,50 @@ def optimal_lambda(p: Problem, T: int, n=0, lam_min: float = 1e-6, lam_max: floa
     log_grid = np.linspace(np.log(lam_min), np.log(lam_max), grid)
     bias, var, coll = totals(np.exp(log_grid))
     total = bias[None, :] + var[None, :] + n_vec[:, None] * coll[None, :]          # (K, G)
-    if not np.all(np.isfinite(total)):
-        bad = np.exp(log_grid[~np.all(np.isfinite(total), axis=0)])
-        raise ValueError(f"R3 is not finite for this problem at lam in [{bad.min():.3g}, {bad.max():.3g}]; choose "
-                         f"lam_min and lam_max inside the range where it is (searched [{lam_min:g}, {lam_max:g}])")
-    best = np.argmin(total, axis=1)
-    at_boundary = (best == 0) | (best == grid - 1)
-    a = log_grid[np.maximum(best - 1, 0)]
-    b = log_grid[np.minimum(best + 1, grid - 1)]
+    a, b, at_boundary = _bracket(total, log_grid)
 
     # 2. Golden-section refinement in log(lam), all n together; the bracket [a, b] contains the grid minimum.
     def f(x):
         bb, vv, cc = totals(np.exp(x))
         return bb + vv + n_vec * cc
 
+    lam_opt = np.exp(_golden(f, a, b, rtol))
+    bias, var, coll = totals(lam_opt)
+    coll = n_vec * coll
+    terms = theory.ErrorTerms(bias, var, coll, bias + var + coll)
+    if n_arr.ndim == 0:
+        terms = theory.ErrorTerms(*(float(x[0]) for x in terms))
+        return OptimalLambda(float(lam_opt[0]), terms.total, terms, bool(at_boundary[0]))
+    return OptimalLambda(lam_opt, terms.total, terms, at_boundary)
+
+
+def _search_args(lam_min, lam_max, grid, rtol):
+    lam_min = check.real("lam_min", lam_min, strict=True)
+    lam_max = check.real("lam_max", lam_max, strict=True)
+    if lam_max <= lam_min:
+        raise ValueError(f"lam_max must be > lam_min = {lam_min}, got {lam_max}")
+    if lam_max > LAM_MAX:
+        raise ValueError(f"lam_max must be <= {LAM_MAX:g}: R3 contains kappa^2 with kappa >= lam, which overflows double "
+                         f"precision near 1e154, so the formula is representable only for lam in (0, {LAM_MAX:g}]; "
+                         f"got {lam_max:g}")
+    return lam_min, lam_max, check.integer("grid", grid, minimum=8), check.real("rtol", rtol, strict=True, maximum=0.1)
+
+
+def _bracket(total: np.ndarray, log_grid: np.ndarray):
+    """Grid neighbours ``[a, b]`` of the minimum of each row of ``total`` (K, G), and whether it is at an end."""
+    if not np.all(np.isfinite(total)):
+        bad = np.exp(log_grid[~np.all(np.isfinite(total), axis=0)])
+        raise ValueError(f"the predicted error is not finite for this problem at lam in [{bad.min():.3g}, "
+                         f"{bad.max():.3g}]; choose lam_min and lam_max inside the range where it is (searched "
+                         f"[{np.exp(log_grid[0]):.3g}, {np.exp(log_grid[-1]):.3g}])")
+    best = np.argmin(total, axis=1)
+    G = log_grid.size
+    at_boundary = (best == 0) | (best == G - 1)
+    return log_grid[np.maximum(best - 1, 0)], log_grid[np.minimum(best + 1, G - 1)], at_boundary
+
+
+def _golden(f, a: np.ndarray, b: np.ndarray, rtol: float) -> np.ndarray:
+    """Golden-section search of ``f`` (vectorised: x (K,) -> (K,)) on the brackets ``[a, b]`` (log lam), to ``rtol``."""
     c, e = b - _GOLDEN * (b - a), a + _GOLDEN * (b - a)
     fc, fe = f(c), f(e)
     tol = np.log1p(rtol)
@@ -148,14 +169,16 @@ def optimal_lambda(p: Problem, T: int, n=0, lam_min: float = 1e-6, lam_max: floa
         f_new = f(x_new)
         fc, fe = np.where(left, f_new, fe), np.where(left, fc, f_new)
         c, e = c_new, e_new
-    lam_opt = np.exp((a + b) / 2.0)
-    bias, var, coll = totals(lam_opt)
-    coll = n_vec * coll
-    terms = theory.ErrorTerms(bias, var, coll, bias + var + coll)
-    if n_arr.ndim == 0:
-        terms = theory.ErrorTerms(*(float(x[0]) for x in terms))
-        return OptimalLambda(float(lam_opt[0]), terms.total, terms, bool(at_boundary[0]))
-    return OptimalLambda(lam_opt, terms.total, terms, at_boundary)
+    return (a + b) / 2.0
+
+
+def _minimise(error, lam_min, lam_max, grid: int = 241, rtol: float = 1e-7) -> tuple[float, float]:
+    """``(lam, error(lam))`` at the minimum of a vectorised ``error(lam (G,)) -> (G,)`` over ``[lam_min, lam_max]``."""
+    lam_min, lam_max, grid, rtol = _search_args(lam_min, lam_max, grid, rtol)
+    log_grid = np.linspace(np.log(lam_min), np.log(lam_max), grid)
+    a, b, _ = _bracket(np.asarray(error(np.exp(log_grid)))[None, :], log_grid)
+    lam = float(np.exp(_golden(lambda x: np.asarray(error(np.exp(x))), a, b, rtol))[0])
+    return lam, float(np.asarray(error(np.array([lam])))[0])
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -183,45 +206,68 @@ def _problem(p):
     return p
 
 
-def _choice(p: Problem, T: int, n: int, lam: float) -> Choice:
-    return Choice(float(lam), float(theory.ridge_test_error(p, T=T, lam=lam, n=n).total))
+def _error_fn(p: Problem, T: int, n: int, lam0):
+    """``lam -> predicted test error``: R3 (OLS generators) when ``lam0`` is None, else the ridge-generator chain
+    formula of chapter 6 (:func:`collapse_lib.kernels.ridge_chain_test_error`), which kernel ridge on a pool needs."""
+    T = check.integer("T", T, minimum=1)
+    n = check.integer("n", n)
+    if lam0 is None:
+        return lambda lam: theory.ridge_test_error(p, T=T, lam=lam, n=n).total
+    from .kernels import ridge_chain_test_error            # deferred: kernels is only needed for this case
+
+    lam0 = check.real("lam0", lam0)
+    return lambda lam: ridge_chain_test_error(p, T=T, lam=lam, n=n, lam0=lam0).total
 
 
-def fixed_choice(p: Problem, T: int, n: int = 0, lam: float = 1e-6) -> Choice:
+def _choice(p: Problem, T: int, n: int, lam: float, lam0=None) -> Choice:
+    return Choice(float(lam), float(_error_fn(p, T, n, lam0)(lam)))
+
+
+def fixed_choice(p: Problem, T: int, n: int = 0, lam: float = 1e-6, lam0: float | None = None) -> Choice:
     """A fixed penalty, whatever the data: by default a tiny one (``1e-6``), i.e. almost no regularisation.
 
     Parameters
     ----------
     p : Problem
-        The problem; ``p.T0 >= d + 2`` when ``n > 0``.
+        The problem; ``p.T0 >= d + 2`` when ``n > 0`` and ``lam0`` is None.
     T : int
         Downstream sample size, ``>= 1``.
     n : int
         Number of synthetic generations, ``>= 0``.
     lam : float
         The penalty, ``> 0``.
+    lam0 : float or None
+        ``None``: OLS generators, the error is R3. A number ``>= 0``: ridge generators with that penalty (the kernel
+        chain of chapter 6, e.g. with :func:`collapse_lib.kernels.empirical_problem`); the error is
+        :func:`collapse_lib.kernels.ridge_chain_test_error`.
 
     Returns
     -------
     Choice
-        ``lam`` itself and R3 at ``lam``.
+        ``lam`` itself and the predicted error at ``lam``.
     """
     _problem(p)
-    return _choice(p, T, n, check.real("lam", lam, strict=True))
+    return _choice(p, T, n, check.real("lam", lam, strict=True), lam0)
 
 
-def clean_choice(p: Problem, T: int, n: int = 0, lam_min: float = 1e-6, lam_max: float = 1e3) -> Choice:
+def clean_choice(p: Problem, T: int, n: int = 0, lam_min: float = 1e-6, lam_max: float = 1e3,
+                 lam0: float | None = None) -> Choice:
     """The optimal penalty for clean data (``n = 0``), kept while the pipeline fills with ``n`` generations.
 
-    Parameters are as in :func:`oracle_choice`. Returns the clean optimum (in ``[lam_min, lam_max]``) and R3 at it
-    after ``n`` generations.
+    Parameters are as in :func:`oracle_choice`. Returns the clean optimum (in ``[lam_min, lam_max]``) and the predicted
+    error at it after ``n`` generations.
     """
-    lam = optimal_lambda(_problem(p), T=T, n=0, lam_min=lam_min, lam_max=lam_max).lam
-    return _choice(p, T, n, lam)
+    _problem(p)
+    if lam0 is None:
+        lam = optimal_lambda(p, T=T, n=0, lam_min=lam_min, lam_max=lam_max).lam
+    else:
+        lam = _minimise(_error_fn(p, T, 0, lam0), lam_min, lam_max)[0]
+    return _choice(p, T, n, lam, lam0)
 
 
-def oracle_choice(p: Problem, T: int, n: int = 0, lam_min: float = 1e-6, lam_max: float = 1e3) -> Choice:
-    """The collapse-aware optimum: the numerical argmin of R3 after ``n`` generations (:func:`optimal_lambda`).
+def oracle_choice(p: Problem, T: int, n: int = 0, lam_min: float = 1e-6, lam_max: float = 1e3,
+                  lam0: float | None = None) -> Choice:
+    """The collapse-aware optimum: the numerical argmin of the predicted error after ``n`` generations.
 
     It needs what a practitioner does not know (the spectrum, the teacher, ``n``, ``sigma0``, ``T0``); every other
     strategy is measured against it.
@@ -229,21 +275,27 @@ def oracle_choice(p: Problem, T: int, n: int = 0, lam_min: float = 1e-6, lam_max
     Parameters
     ----------
     p : Problem
-        The problem; ``p.T0 >= d + 2`` when ``n > 0``.
+        The problem; ``p.T0 >= d + 2`` when ``n > 0`` and ``lam0`` is None.
     T : int
         Downstream sample size, ``>= 1``.
     n : int
         Number of synthetic generations, ``>= 0``.
     lam_min, lam_max : float
         Search interval, ``0 < lam_min < lam_max <= LAM_MAX``.
+    lam0 : float or None
+        ``None``: OLS generators, the argmin of R3 (:func:`optimal_lambda`). A number ``>= 0``: ridge generators with
+        that penalty, the argmin of :func:`collapse_lib.kernels.ridge_chain_test_error` (kernel ridge on a pool).
 
     Returns
     -------
     Choice
-        ``lam`` in ``[lam_min, lam_max]`` and the smallest R3 error over that interval.
+        ``lam`` in ``[lam_min, lam_max]`` and the smallest predicted error over that interval.
     """
-    opt = optimal_lambda(_problem(p), T=T, n=check.integer("n", n), lam_min=lam_min, lam_max=lam_max)
-    return Choice(float(opt.lam), float(opt.error))
+    _problem(p)
+    if lam0 is None:
+        opt = optimal_lambda(p, T=T, n=check.integer("n", n), lam_min=lam_min, lam_max=lam_max)
+        return Choice(float(opt.lam), float(opt.error))
+    return Choice(*_minimise(_error_fn(p, T, n, lam0), lam_min, lam_max))
 
 
 def rule_lambda(T: int, beta: float, r: float, sigma_eff2: float, c: float = 1.0) -> float:

@@ -426,6 +426,102 @@ def test_strategy_result_is_reproducible_and_consumes_the_generator():
 
 
 # --------------------------------------------------------------------------------------------------------------------
+# Kernel ridge on a pool of real digits
+
+@pytest.fixture(scope="module")
+def kpool():
+    from collapse_lib import datasets
+    from collapse_lib import kernels as kr
+    sp = datasets.split(datasets.digits_8x8(), 400, 0, rng=0)
+    return kr.make_pool(sp.X_train, sp.f_train, kernel="rbf")
+
+
+def test_spectrum_from_eigh_equals_kernel_spectrum(kpool):
+    idx = np.arange(0, 400, 5)
+    K, y = kpool.K[np.ix_(idx, idx)], kpool.f[idx] + 0.1
+    a, Ua = st.kernel_spectrum(K, y)
+    ev, V = np.linalg.eigh(K)
+    b, Ub = st.spectrum_from_eigh(ev, V, y)
+    assert np.allclose(st.gcv_curve(a, LAMS), st.gcv_curve(b, LAMS))
+    # GCV of the spectral form equals its definition with the explicit hat matrix (a numerically low-rank kernel)
+    T = idx.size
+    for lv in LAMS[1:]:
+        H = K @ np.linalg.inv(K + T * lv * np.eye(T))
+        ref = np.mean((y - H @ y) ** 2) / (1 - np.trace(H) / T) ** 2
+        assert st.gcv_curve(b, [lv, 2 * lv])[0, 0] == pytest.approx(ref, rel=1e-6)
+    pred = st.kernel_predictions(b, Ub, kpool.K[:7][:, idx], LAMS[1:])[0]
+    alpha = np.linalg.solve(K + T * LAMS[2] * np.eye(T), y)
+    assert np.allclose(pred[:, 1], kpool.K[:7][:, idx] @ alpha, rtol=1e-6, atol=1e-8)
+
+
+def test_theory_strategies_for_ridge_generators(kpool):
+    from collapse_lib import kernels as kr
+    p = kr.empirical_problem(kpool, sigma=0.5, sigma0=1.0, T0=100)
+    for n in (0, 2):
+        oracle = rg.oracle_choice(p, 100, n, lam0=1e-6)
+        for choice in (rg.clean_choice(p, 100, n, lam0=1e-6), rg.fixed_choice(p, 100, n, lam=1e-4, lam0=1e-6)):
+            assert choice.error >= oracle.error * (1 - 1e-9)
+            assert choice.error == pytest.approx(kr.ridge_chain_test_error(p, 100, choice.lam, n, 1e-6).total)
+        grid = np.logspace(-6, 3, 2001)
+        dense = kr.ridge_chain_test_error(p, 100, grid, n, 1e-6).total
+        assert oracle.error <= dense.min() + 1e-12
+    assert rg.oracle_choice(p, 100, 2, lam0=1e-6).lam > rg.clean_choice(p, 100, 2, lam0=1e-6).lam
+    # OLS generators as the lam0 = 0 case of the chain formula (which uses T0 - d where R3 has T0 - d - 1)
+    q = power_law(d=60, beta=1.5, r=0.5, sigma=0.5, sigma0=1.0, T0=400)
+    a, b = rg.oracle_choice(q, 100, 3), rg.oracle_choice(q, 100, 3, lam0=0.0)
+    assert b.lam == pytest.approx(a.lam, rel=0.02) and b.error == pytest.approx(a.error, rel=0.02)
+
+
+@pytest.fixture(scope="module")
+def kernel_run(kpool):
+    return st.simulate_kernel_strategies(kpool, T=100, T0=100, n=2, sigma0=1.0, sigma=0.5, lam0=1e-6,
+                                         lam=np.logspace(-5, 0, 26), m=(5, 250), runs=24, rng=31)
+
+
+def test_kernel_strategies_are_consistent(kpool, kernel_run):
+    from collapse_lib import kernel_chain as kc
+    res = kernel_run
+    assert set(st.KERNEL_THEORY_STRATEGIES) < set(res.choices)
+    best = res.grid_errors.min(axis=1)
+    for name, c in res.choices.items():
+        assert c.lam.shape == c.error.shape == (24,)
+        if name not in st.KERNEL_THEORY_STRATEGIES:
+            assert np.all(np.isin(c.lam, res.lam)) and np.all(c.error >= best), name
+    # run r is run r of the kernel chain of chapter 6 (same inputs, same noise)
+    fs = kc.fitted_set(kpool, 100, 100, 2, sigma0=1.0, sigma=0.5, lam0=1e-6, rng=np.random.default_rng(31).spawn(24)[3])
+    assert np.allclose(kc.fit_errors(fs, res.lam).pool, res.grid_errors[3])
+    # the theory penalties are evaluated on the same runs
+    fixed = kc.fit_errors(fs, 1e-6).pool
+    assert res.choices["fixed"].error[3] == pytest.approx(fixed)
+
+
+def test_kernel_gcv_underregularises_and_a_clean_holdout_recovers(kernel_run):
+    res = kernel_run
+    gcv, se = res.regret("gcv", against="best fixed")
+    assert gcv > 4 * se                                                  # GCV on synthetic labels loses clearly
+    assert np.exp(np.mean(np.log(res.choices["gcv"].lam))) < res.choices["clean"].lam[0]
+    big, se_big = res.regret("holdout 250", against="hindsight")
+    assert big <= 4 * se_big + 0.03 * res.mean("best fixed")
+    small, _ = res.regret("holdout 5", against="hindsight")
+    assert small > big
+
+
+def test_kernel_strategies_reject_bad_input(kpool):
+    good = dict(pool=kpool, T=50, T0=50, n=1, sigma0=1.0, sigma=0.5, lam0=1e-6, lam=[1e-3, 1e-1], m=(5,), runs=2,
+                rng=0, fixed_lam=1e-6, problem=None)
+    st.simulate_kernel_strategies(**good)
+    bad = {"pool": [None, "pool"], "T": [1, 401, 2.5], "T0": [0, 401], "n": [-1], "sigma0": [-1.0], "sigma": [np.nan],
+           "lam0": [-1.0], "lam": [[0.1], [0.0, 1.0]], "m": [0, [351]], "runs": [1], "rng": ["seed"],
+           "fixed_lam": [0.0], "problem": ["p"]}
+    import inspect
+    assert set(bad) == set(inspect.signature(st.simulate_kernel_strategies).parameters)
+    for param, values in bad.items():
+        for value in values:
+            with pytest.raises(ValueError, match=rf"(?<![\w.]){param}(?!\w)"):
+                st.simulate_kernel_strategies(**{**good, param: value})
+
+
+# --------------------------------------------------------------------------------------------------------------------
 # Invalid input: every parameter of every public function of strategies.py
 
 SPEC, VEC = st.linear_spectrum(np.random.default_rng(0).standard_normal((12, 5)),
@@ -446,6 +542,8 @@ CASES = {
         "X": [np.ones((3, 3)), np.ones(3), [[np.nan, 1.0], [0.0, 1.0]]], "y": [np.ones(2), np.ones((2, 2, 2))]}),
     st.kernel_spectrum: (dict(K=np.eye(3), y=np.ones(3)), {"K": [np.ones((2, 3)), np.ones(3)],
                                                            "y": [np.ones(2), [np.nan, 1.0, 1.0]]}),
+    st.spectrum_from_eigh: (dict(evals=np.ones(3), evecs=np.eye(3), y=np.ones(3)), {
+        "evals": [np.zeros(3), np.ones(2), "abc"], "evecs": [np.eye(2), [[np.nan]]], "y": [np.ones(2)]}),
     st.linear_weights: (dict(spec=SPEC, V=VEC, lam=[0.1, 1.0]), {"spec": [None], "V": [np.ones((1, 5, 2))],
                                                                   "lam": [-1.0, "abc"]}),
     st.kernel_predictions: (dict(spec=KSPEC, U=UK, K_new=np.ones((2, 6)), lam=[0.1]), {
@@ -462,11 +560,12 @@ CASES = {
         "p": [None], "T": [1, 2.5], "n": [-1], "lam": [g for g in NOT_GRID if g is not None],  # None: default grid
         "m": [0, [2, 0], []], "runs": [1],
         "rng": ["seed"], "beta": [1.0], "r": [0.0], "fixed_lam": [0.0, -1.0], "method": ["fast", None]}),
-    rg.fixed_choice: (dict(p=P10, T=20, n=1, lam=0.1), {"p": [None], "T": [0], "n": [-1], "lam": [0.0]}),
-    rg.clean_choice: (dict(p=P10, T=20, n=1, lam_min=1e-6, lam_max=1e3), {
-        "p": [None], "T": [0], "n": [-1], "lam_min": [0.0], "lam_max": [1e-7, 1e200]}),
-    rg.oracle_choice: (dict(p=P10, T=20, n=1, lam_min=1e-6, lam_max=1e3), {
-        "p": [None], "T": [0], "n": [-1], "lam_min": [0.0], "lam_max": [1e-7, 1e200]}),
+    rg.fixed_choice: (dict(p=P10, T=20, n=1, lam=0.1, lam0=None), {"p": [None], "T": [0], "n": [-1], "lam": [0.0],
+                                                                   "lam0": [-1.0, "abc"]}),
+    rg.clean_choice: (dict(p=P10, T=20, n=1, lam_min=1e-6, lam_max=1e3, lam0=None), {
+        "p": [None], "T": [0], "n": [-1], "lam_min": [0.0], "lam_max": [1e-7, 1e200], "lam0": [-1.0, np.nan]}),
+    rg.oracle_choice: (dict(p=P10, T=20, n=1, lam_min=1e-6, lam_max=1e3, lam0=None), {
+        "p": [None], "T": [0], "n": [-1], "lam_min": [0.0], "lam_max": [1e-7, 1e200], "lam0": [-1.0, np.nan]}),
     rg.teacher_fit_choice: (dict(p=P10, T=20, n=1, lam_min=1e-6, lam_max=1e3), {
         "p": [None], "T": [0], "n": [-1], "lam_min": [0.0], "lam_max": [1e-7, 1e200]}),
     rg.teacher_problem: (dict(p=P10, n=1), {"p": [None], "n": [-1, 0.5]}),
@@ -482,7 +581,8 @@ CASES = {
 
 def test_every_parameter_has_invalid_cases():
     import inspect
-    public = [getattr(st, n) for n in st.__all__ if inspect.isfunction(getattr(st, n))]
+    public = [getattr(st, n) for n in st.__all__ if inspect.isfunction(getattr(st, n))
+              and n != "simulate_kernel_strategies"]           # its own test (it needs a pool)
     public += [getattr(rg, n) for n in rg.__all__ if inspect.isfunction(getattr(rg, n)) and n != "optimal_lambda"]
     missing = [f.__name__ for f in public if f not in CASES]
     missing += [f"{f.__name__}({q})" for f in public if f in CASES for q in inspect.signature(f).parameters

@@ -23,7 +23,7 @@ from .. import _validate as check
 from .. import regularization as reg
 
 __all__ = ["Spectrum", "lam_grid", "gcv_curve", "ridge_coefficients", "holdout_curves", "choose",
-           "linear_spectrum", "kernel_spectrum", "linear_weights", "kernel_predictions"]
+           "linear_spectrum", "kernel_spectrum", "spectrum_from_eigh", "linear_weights", "kernel_predictions"]
 
 
 class Spectrum(NamedTuple):
@@ -208,9 +208,6 @@ def linear_spectrum(X, y) -> tuple[Spectrum, np.ndarray]:
 def kernel_spectrum(K, y) -> tuple[Spectrum, np.ndarray]:
     """Decompose kernel training matrices ``K`` (``T x T``, PSD): ``Spectrum`` and the eigenvectors ``U``.
 
-    Eigenvalues below ``1e-12`` times the largest are dropped (numerical rank); the labels outside the kept
-    eigenvectors go to ``rest``.
-
     Parameters
     ----------
     K : array_like, shape (s, T, T) or (T, T)
@@ -222,7 +219,7 @@ def kernel_spectrum(K, y) -> tuple[Spectrum, np.ndarray]:
     -------
     spec : Spectrum
     U : ndarray, shape (s, T, k)
-        Kept eigenvectors (zero columns where a run has fewer than ``k`` kept eigenvalues).
+        Kept eigenvectors (:func:`spectrum_from_eigh`).
     """
     K = _batch("K", K, 3)
     y = _batch("y", y, 2)
@@ -230,15 +227,49 @@ def kernel_spectrum(K, y) -> tuple[Spectrum, np.ndarray]:
     if K.shape[2] != T or y.shape != K.shape[:2]:
         raise ValueError(f"K must be (s, T, T) and y (s, T); got {K.shape} and {y.shape}")
     vals, vecs = np.linalg.eigh(K)
-    keep = vals > 1e-12 * vals[:, -1:]
+    return spectrum_from_eigh(vals, vecs, y)
+
+
+def spectrum_from_eigh(evals, evecs, y) -> tuple[Spectrum, np.ndarray]:
+    """``Spectrum`` of kernel training sets from an existing ``numpy.linalg.eigh`` of ``K`` (no new decomposition).
+
+    Eigenvalues below ``1e-12`` times the largest (the numerical rank of a smooth kernel) are dropped: those
+    directions count as ``nu = 0`` (fully shrunk) and the labels along them go to ``rest``.
+
+    Parameters
+    ----------
+    evals : array_like, shape (s, T) or (T,)
+        Eigenvalues of ``K`` in increasing order (as ``eigh`` returns them).
+    evecs : array_like, shape (s, T, T) or (T, T)
+        The eigenvectors (columns).
+    y : array_like, shape (s, T) or (T,)
+        Labels.
+
+    Returns
+    -------
+    spec : Spectrum
+    U : ndarray, shape (s, T, k)
+        Kept eigenvectors (zero columns where a run has fewer than ``k`` kept eigenvalues).
+    """
+    vals = _batch("evals", evals, 2)
+    vecs = _batch("evecs", evecs, 3)
+    y = _batch("y", y, 2)
+    s, T = vals.shape
+    if vecs.shape != (s, T, T) or y.shape != (s, T):
+        raise ValueError(f"evals (s, T), evecs (s, T, T) and y (s, T) must agree; got {vals.shape}, {vecs.shape}, "
+                         f"{y.shape}")
+    keep = vals > 1e-12 * np.maximum(vals[:, -1:], 1e-300)
     k = int(keep.sum(axis=1).max())
+    if k == 0:
+        raise ValueError("evals must contain a positive eigenvalue (K is zero)")
+    z_all = np.einsum("stk,st->sk", vecs, y)
+    rest = np.sum(np.where(keep, 0.0, z_all**2), axis=1)          # label energy along the dropped directions
     vals, vecs, keep = vals[:, -k:], vecs[:, :, -k:], keep[:, -k:]
-    z = np.einsum("stk,st->sk", vecs, y)
-    # A dropped direction in a run with fewer kept eigenvalues: move its label energy to rest, give it nu = 1 and
-    # z = 0 (it then contributes lam/(1 + lam) to the GCV denominator; with a common numerical rank this never occurs).
-    rest = np.einsum("st,st->s", y, y) - np.einsum("sk,sk->s", z * keep, z * keep)
+    # A run with fewer kept eigenvalues than k: its extra columns get nu = 1, z = 0 and a zero eigenvector (their
+    # label energy is in rest; they add lam/(1 + lam) to the GCV denominator; with a common rank this never occurs).
+    z = np.where(keep, z_all[:, -k:], 0.0)
     nu = np.where(keep, vals / T, 1.0)
-    return Spectrum(nu, np.where(keep, z, 0.0), np.maximum(rest, 0.0), T), vecs * keep[:, None, :]
+    return Spectrum(nu, z, rest, T), vecs * keep[:, None, :]
 
 
 def linear_weights(spec: Spectrum, V, lam) -> np.ndarray:
