@@ -184,7 +184,7 @@ def _widget_page(path: Path, fig, linked: bool) -> None:
     if not linked:
         for link in fig.links:
             link.close()  # dependency_state embeds every live link between the figure's widgets
-    state = {"version_major": 2, "version_minor": 0, "state": dependency_state([fig.widget], drop_defaults=True)}
+    state = {"version_major": 2, "version_minor": 0, "state": dependency_state([fig.widget], drop_defaults=False)}
     assert ("LinkModel" in json.dumps(state)) == linked
     view = json.dumps({"version_major": 2, "version_minor": 0, "model_id": fig.widget.model_id})
     path.write_text(
