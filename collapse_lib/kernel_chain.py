@@ -81,8 +81,8 @@ def _chain(pool: KernelPool, draws: _Draws, lam0: float) -> np.ndarray:
     F = np.zeros((len(draws.gens) + 1, N, 2))
     F[0, :, 0] = pool.f
     for m, (S, e) in enumerate(draws.gens, start=1):
-        KS = pool.K[S]                                          # (T0, N) rows = columns (K is symmetric)
-        A = KS[:, S] + S.size * lam0 * np.eye(S.size)
+        A = pool.K[np.ix_(S, S)]
+        A[np.diag_indices_from(A)] += S.size * lam0
         Y = F[m - 1, S].copy()
         Y[:, 1] += e
         try:
@@ -90,7 +90,12 @@ def _chain(pool: KernelPool, draws: _Draws, lam0: float) -> np.ndarray:
         except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
             raise ValueError(f"the generator kernel matrix K + T0 lam0 I is not numerically positive definite "
                              f"(lam0 = {lam0}, T0 = {S.size}); use a larger lam0 > 0") from None
-        F[m] = KS.T @ alpha
+        if 4 * S.size <= N:
+            F[m] = pool.K[S].T @ alpha                          # rows of K = columns (symmetric): a small copy
+        else:
+            z = np.zeros((N, 2))
+            z[S] = alpha
+            F[m] = pool.K @ z                                   # one pass over K beats copying most of it
     return F
 
 
@@ -368,7 +373,7 @@ def kernel_chain(pool: KernelPool, T: int, T0: int = 500, n: int = 5, lam=1e-3, 
             raise ValueError("K_train + T lam I is numerically singular for some lam; use larger lam")
         Y = np.concatenate([F[:, idx, :], np.broadcast_to(draws.eps[None, :, None], (n + 1, T, 1))], axis=2)
         C = evecs.T @ Y.transpose(1, 0, 2).reshape(T, -1)               # (T, (n+1) * 3)
-        g_pool[r] = _residual_grams(pool.K[:, idx], pool.f, evecs, C, den, 3)
+        g_pool[r] = _residual_grams(pool.K[idx].T, pool.f, evecs, C, den, 3)   # K[idx].T = K[:, idx], faster
         g_test[r] = _residual_grams(pool.K_test[:, idx], pool.f_test, evecs, C, den, 3)
     for a in (g_pool, g_test, g_gen):
         a.setflags(write=False)
