@@ -68,7 +68,7 @@ def ols_noise(rng, d: int, T: int, noise_std: float, size: int) -> np.ndarray:
     T : int
         Number of rows of the implied design, ``>= d``.
     noise_std : float
-        Noise standard deviation, ``>= 0``.
+        Noise standard deviation, in ``[0, 1e50]``.
     size : int
         Number of independent draws, ``>= 1``.
 
@@ -80,7 +80,7 @@ def ols_noise(rng, d: int, T: int, noise_std: float, size: int) -> np.ndarray:
     rng = check.rng(rng)
     d = check.integer("d", d, minimum=1)
     T = check.integer("T", T, minimum=d)
-    noise_std = check.real("noise_std", noise_std)
+    noise_std = check.scale("noise_std", noise_std)
     size = check.integer("size", size, minimum=1)
     z = rng.standard_normal((size, d))
     ratio = z / np.sqrt(rng.chisquare(T - np.arange(d), size=(size, d)))   # z_i / R_ii
@@ -94,12 +94,14 @@ def ols_noise(rng, d: int, T: int, noise_std: float, size: int) -> np.ndarray:
 def design(rng, eigs, T: int, size: int) -> np.ndarray:
     """Materialised Gaussian designs ``X = Z Lambda^{1/2}``, rows iid ``N(0, diag(eigs))``.
 
+    ``eigs`` in ``[1e-100, 1e100]``.
+
     Returns
     -------
     ndarray, shape (size, T, d)
     """
     rng = check.rng(rng)
-    eigs = check.vector("eigs", eigs, positive=True)
+    eigs = check.eigenvalues("eigs", eigs)
     T = check.integer("T", T, minimum=1)
     size = check.integer("size", size, minimum=1)
     return rng.standard_normal((size, T, eigs.size)) * np.sqrt(eigs)
@@ -112,11 +114,11 @@ def sufficient_stats(rng, eigs, T: int, noise_std: float, size: int, method: str
     ----------
     rng : int, Generator or None
     eigs : array_like, shape (d,)
-        Eigenvalues of ``Sigma``, ``> 0``.
+        Eigenvalues of ``Sigma``, in ``[1e-100, 1e100]``.
     T : int
         Rows, ``>= d`` for ``method="bartlett"``, ``>= 1`` for ``"plain"``.
     noise_std : float
-        Noise standard deviation, ``>= 0``.
+        Noise standard deviation, in ``[0, 1e50]``.
     size : int
         Number of independent draws.
     method : {"bartlett", "plain"}
@@ -128,8 +130,8 @@ def sufficient_stats(rng, eigs, T: int, noise_std: float, size: int, method: str
     c : ndarray, shape (size, d)
     """
     rng = check.rng(rng)
-    eigs = check.vector("eigs", eigs, positive=True)
-    noise_std = check.real("noise_std", noise_std)
+    eigs = check.eigenvalues("eigs", eigs)
+    noise_std = check.scale("noise_std", noise_std)
     root = np.sqrt(eigs)
     if method == "bartlett":
         R = bartlett_factor(rng, eigs.size, T, size)

@@ -136,7 +136,7 @@ def _check_common(p, T, lam, n, runs, method, progress=False):
         raise ValueError(f"p must be a collapse_lib.Problem, got {type(p).__name__}")
     if T is not None:
         T = check.integer("T", T, minimum=1)
-    lam_arr = check.reals("lam", lam)
+    lam_arr = check.penalties("lam", lam, maximum=check.LAM_MAX_SIMULATION)
     if T is None and np.any(lam_arr != 0):
         raise ValueError("lam applies to the downstream fit: pass T (an integer >= 1) or leave lam = 0")
     n = check.integer("n", n)
@@ -201,10 +201,10 @@ def simulate(p: Problem, T: int | None = None, lam=0.0, n: int = 0, runs: int = 
     T : int or None
         Downstream sample size, ``>= 1``. ``None`` reports the error of the generator ``w_hat_n`` itself.
     lam : float or array_like, shape (L,)
-        Downstream ridge penalty, ``>= 0`` (``0``: OLS, or min-norm when ``T < d``). A grid is fitted on the same
-        data, which makes U-curves in ``lam`` smooth.
+        Downstream ridge penalty, ``0`` or in ``[1e-300, 1e250]`` (``0``: OLS, or min-norm when ``T < d``). A grid
+        is fitted on the same data, which makes U-curves in ``lam`` smooth.
     n : int
-        Number of synthetic generations, ``>= 0`` (``0`` is the clean baseline).
+        Number of synthetic generations, in ``[0, 2**53]`` (``0`` is the clean baseline).
     runs : int
         Independent repetitions, ``>= 2``.
     rng : int, Generator, SeedSequence or None
@@ -262,7 +262,7 @@ def simulate_gaussian_chain(mu0: float = 0.0, s: float = 1.0, M: int = 100, n: i
     mu0 : float
         Initial mean.
     s : float
-        Initial standard deviation, ``>= 0``.
+        Initial standard deviation, in ``[0, 1e50]``.
     M : int
         Samples per generation, ``>= 2``.
     n : int
@@ -279,7 +279,7 @@ def simulate_gaussian_chain(mu0: float = 0.0, s: float = 1.0, M: int = 100, n: i
         Fitted variances, column 0 is ``s^2``.
     """
     mu0 = check.real("mu0", mu0, minimum=-np.inf)
-    s = check.real("s", s)
+    s = check.scale("s", s)
     M = check.integer("M", M, minimum=2)
     n = check.integer("n", n)
     runs = check.integer("runs", runs, minimum=1)

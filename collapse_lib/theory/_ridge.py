@@ -30,17 +30,17 @@ def df(eigs, t, m: int = 1):
     Parameters
     ----------
     eigs : array_like, shape (d,)
-        Eigenvalues, ``> 0``.
+        Eigenvalues, in ``[1e-100, 1e100]``.
     t : float or array_like, shape (L,)
-        Regularisation level(s), ``>= 0``.
+        Regularisation level(s), finite and ``>= 0``.
     m : int
-        Power, ``>= 1``.
+        Power, in ``[1, 2**53]``.
 
     Returns
     -------
     float or ndarray, shape (L,)
     """
-    eigs = check.vector("eigs", eigs, positive=True)
+    eigs = check.eigenvalues("eigs", eigs)
     t = check.reals("t", t)
     m = check.integer("m", m, minimum=1)
     out = np.sum((eigs / (eigs + t[..., None])) ** m, axis=-1)
@@ -50,37 +50,108 @@ def df(eigs, t, m: int = 1):
 # Largest (rows x d) block the kappa solver holds at once (floats); larger lam grids are solved block by block.
 _KAPPA_BLOCK = 2**20
 _KAPPA_MAX_ITER = 200
+# Bisect (geometrically) until the bracket's ends are within this factor, then polish by Newton from above.
+_KAPPA_BRACKET_RATIO = 4.0
 
 
-def _kappa_block(eigs: np.ndarray, lam: np.ndarray, T: int, k: np.ndarray) -> np.ndarray:
-    """Newton from above on ``g(k) = k (T - df_1(k)) / T - lam`` for one block of ``lam`` (each entry needs a root).
+def _slacks(eigs: np.ndarray, k: np.ndarray, T: int):
+    """``T - df_1(k)``, ``T - df_2(k)``, ``df_1 - df_2`` and the size of the terms, for ``k`` of shape (L, 1).
 
-    ``g`` is convex (``k df_1(k)`` is concave) with ``g'(k) = (T - df_2(k)) / T > 0`` at and above the largest root,
-    so Newton started at ``k >= kappa`` decreases monotonically to ``kappa``. ``T - df_m`` is evaluated in whichever
-    of two equal forms does not cancel: ``T - sum r^m`` when ``df_1 <= d/2``, else ``(T - d) + sum (1 - r^m)`` with
-    ``1 - r = k/(lambda + k)`` computed directly. An entry is frozen once its step falls below ``1e-14`` relative or
-    below the rounding noise of ``g`` (or rounding makes ``g <= 0``): it is then within rounding of the root.
+    Each eigenvalue enters through whichever of ``r = lambda/(lambda + k)`` and ``f = 1 - r = k/(lambda + k)`` is
+    at most 1/2 (both computed directly): with ``B = {j : lambda_j > k}``,
+    ``T - df_m = (T - |B|) - sum_{j not in B} r_j^m + sum_{j in B} (1 - r_j^m)``, where ``1 - r^2 = f (1 + r)``.
+    No term is ``1 -`` something close to 1, so the only cancellation left is between three sums whose size is
+    returned as ``terms`` (the rounding error of the slacks is about ``eps * terms * log2(d)``). At ``T = d`` and
+    small ``k`` every eigenvalue is in ``B`` and the slacks are sums of positive terms, accurate however small.
+
+    Returns
+    -------
+    r, f : ndarray, shape (L, d)
+    slack1, slack2, rf, terms : ndarray, shape (L,)
+        ``T - df_1``, ``T - df_2``, ``df_1 - df_2 = sum r f`` (no cancellation) and the rounding scale of ``slack1``.
+    """
+    den = eigs + k
+    r = eigs / den                                   # lambda_j / (lambda_j + k)
+    f = k / den                                      # k / (lambda_j + k) = 1 - r, without cancellation
+    big = eigs > k                                   # B: r > 1/2
+    nb = big.sum(axis=1)
+    lo1 = np.where(big, 0.0, r).sum(axis=1)
+    hi1 = np.where(big, f, 0.0).sum(axis=1)
+    lo2 = np.where(big, 0.0, r * r).sum(axis=1)
+    hi2 = np.where(big, f * (1.0 + r), 0.0).sum(axis=1)
+    slack1 = (T - nb) - lo1 + hi1
+    slack2 = (T - nb) - lo2 + hi2
+    return r, f, slack1, slack2, (r * f).sum(axis=1), np.abs(T - nb) + lo1 + hi1
+
+
+def _g(eigs: np.ndarray, k: np.ndarray, lam: np.ndarray, T: int) -> np.ndarray:
+    """``g(k) = k (T - df_1(k)) / T - lam``, ordered so that no product overflows; ``k``, ``lam`` of shape (L,)."""
+    return k * (_slacks(eigs, k[:, None], T)[2] / T) - lam
+
+
+def _kappa_bracket(eigs: np.ndarray, lam: np.ndarray, T: int):
+    """Bounds ``lo <= kappa <= hi`` (``g(lo) <= 0 <= g(hi)``, ``lo > 0``) for entries with a positive root.
+
+    Upper: ``lam + tr(Sigma)/T`` always (``k df_1(k) <= tr(Sigma)``); ``lam T/(T - d)`` when ``T > d``; and for
+    ``T >= d`` the root ``h + sqrt(h^2 + lam T mu_max/d)``, ``h = lam T/(2d)``, of ``d k^2 = lam T (mu_max + k)``
+    (from ``T - df_1(k) >= T - d + d k/(mu_max + k)``). Lower: ``lam`` always; for ``T >= d`` the positive root of
+    ``S k^2 + (T - d) k = lam T`` with ``S = sum 1/mu_j`` (from ``1 - r_j <= k/mu_j``); for ``T < d`` (where
+    ``kappa >= kappa(0) > 0``) the ``2T``-th largest eigenvalue when ``2T <= d`` (above it ``df_1 > T``) and
+    ``mu_min (d - T)/T``.
+    """
+    d = eigs.size
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        hi = lam + eigs.sum() / T
+        lo = lam.copy()
+        if T > d:
+            hi = np.minimum(hi, lam * (T / (T - d)))
+        if T >= d:
+            h = lam * (T / (2.0 * d))
+            hi = np.minimum(hi, h + np.hypot(h, np.sqrt(lam * (T / d)) * np.sqrt(eigs.max())))
+            root = 2.0 * lam * T / ((T - d) + np.hypot(T - d, 2.0 * np.sqrt(np.sum(1.0 / eigs)) * np.sqrt(lam * T)))
+            lo = np.maximum(lo, np.nan_to_num(root, nan=0.0, posinf=0.0))
+        else:
+            floor = eigs.min() * (d - T) / T
+            if 2 * T <= d:
+                floor = max(floor, np.sort(eigs)[d - 2 * T])
+            lo = np.maximum(lo, floor)
+    return np.minimum(lo, hi), hi
+
+
+def _kappa_block(eigs: np.ndarray, lam: np.ndarray, T: int) -> np.ndarray:
+    """Solve ``g(k) = k (T - df_1(k)) / T - lam = 0`` for one block of ``lam`` (each entry has a root ``> 0``).
+
+    ``g`` is convex (``k df_1(k)`` is concave) with ``g'(k) = (T - df_2(k)) / T > 0`` at and above the largest root.
+    The bracket of :func:`_kappa_bracket` is first narrowed by geometric bisection to a factor
+    ``_KAPPA_BRACKET_RATIO`` (about ``log2 log2`` of its initial ratio: a handful of steps even for ``lam = 1e-300``),
+    then Newton from its upper end decreases monotonically to ``kappa``. The Newton update is written as
+    ``k' = (k (df_1 - df_2) + lam T) / (T - df_2)`` with ``df_1 - df_2 = sum r f`` (no cancellation, ``k' > 0``).
+    An entry is frozen once its step falls below ``1e-14`` relative or below the rounding noise of ``g`` (or
+    rounding makes ``g <= 0``): it is then within rounding of the root.
     """
     d = eigs.size
     eps = np.finfo(float).eps
-    k = k.copy()
+    lo, hi = _kappa_bracket(eigs, lam, T)
+    wide = np.flatnonzero(hi / _KAPPA_BRACKET_RATIO > lo)
+    while wide.size:
+        mid = np.sqrt(lo[wide]) * np.sqrt(hi[wide])
+        above = _g(eigs, mid, lam[wide], T) > 0
+        hi[wide[above]] = mid[above]
+        lo[wide[~above]] = mid[~above]
+        wide = wide[hi[wide] / _KAPPA_BRACKET_RATIO > lo[wide]]
+    k = hi
     active = np.arange(lam.size)
     for _ in range(_KAPPA_MAX_ITER):
-        ka = k[active][:, None]
-        den = eigs + ka
-        r = eigs / den                                   # lambda_j / (lambda_j + k)
-        f = ka / den                                     # k / (lambda_j + k) = 1 - r, without cancellation
-        sr, sf = r.sum(axis=1), f.sum(axis=1)
-        use_r = sr <= sf
-        slack1 = np.where(use_r, T - sr, (T - d) + sf)                                   # T - df_1(k)
-        slack2 = np.where(use_r, T - (r * r).sum(axis=1), (T - d) + (f * (1.0 + r)).sum(axis=1))  # T - df_2(k)
-        kk = ka[:, 0]
-        g = kk * slack1 / T - lam[active]
-        step = g * T / slack2
-        # Rounding noise of the step: the sums carry about eps * (T + min(df_1, d - df_1)) * log2(d) absolute error.
-        noise = kk * eps * (T + np.minimum(sr, sf)) * (4.0 + np.log2(d)) / slack2
+        kk = k[active]
+        _, _, slack1, slack2, rf, terms = _slacks(eigs, kk[:, None], T)
+        la = lam[active]
+        g = kk * (slack1 / T) - la
+        new = kk * (rf / slack2) + la * (T / slack2)
+        step = kk - new
+        # Rounding noise of the step: slack1 carries about eps * terms * log2(d) absolute error.
+        noise = kk * (eps * terms * (4.0 + np.log2(d)) / slack2)
         moving = g > 0
-        k[active[moving]] = kk[moving] - step[moving]
+        k[active[moving]] = new[moving]
         done = ~moving | (step <= np.maximum(1e-14 * kk, noise))
         active = active[~done]
         if active.size == 0:
@@ -95,14 +166,10 @@ def _kappa(eigs: np.ndarray, lam, T: int) -> np.ndarray:
     kappa = np.zeros_like(lam)
     # lam = 0 above the threshold: kappa = 0 exactly. Everything else has a unique root kappa > 0.
     todo = np.flatnonzero(~((lam == 0) & (T > d)))
-    if todo.size == 0:
-        return kappa
-    # Start to the right of the root: g(lam + tr(Sigma)/T) >= 0 because k df_1(k) <= tr(Sigma).
-    start = lam[todo] + eigs.sum() / T
     block = max(1, _KAPPA_BLOCK // d)
     for i in range(0, todo.size, block):
         idx = todo[i:i + block]
-        kappa[idx] = _kappa_block(eigs, lam[idx], T, start[i:i + block])
+        kappa[idx] = _kappa_block(eigs, lam[idx], T)
     return kappa
 
 
@@ -115,20 +182,23 @@ def effective_regularization(eigs, lam, T: int):
     Parameters
     ----------
     eigs : array_like, shape (d,)
-        Eigenvalues of the covariance, ``> 0``.
+        Eigenvalues of the covariance, in ``[1e-100, 1e100]``.
     lam : float or array_like, shape (L,)
-        Ridge penalty(ies), ``>= 0``.
+        Ridge penalty(ies): ``0`` or in ``[1e-300, 1.8e308]`` (every finite float ``>= 1e-300``; below it float64 is
+        sub-normal). For huge ``lam``, ``kappa = lam + tr(Sigma)/T`` to first order.
     T : int
-        Sample size, ``>= 1``; ``T != d`` when ``lam = 0``.
+        Sample size, in ``[1, 2**53]``; ``T != d`` when ``lam = 0``.
 
     Returns
     -------
     float or ndarray, shape (L,)
-        Relative accuracy better than ``1e-10`` for ``d`` up to ``1e5`` and ``lam`` in ``[0, 1e3]`` (Newton from above
-        on a convex function; tests certify it with 50-digit arithmetic).
+        Relative accuracy better than ``1e-10`` over the whole accepted range (a bracket narrowed geometrically,
+        then Newton from above on a convex function with cancellation-free slacks; tests certify it with
+        high-precision decimal arithmetic for ``d`` up to ``1e5``, ``lam`` from ``1e-300`` to ``1.8e308``, including
+        ``T = d`` where ``kappa ~ sqrt(lam T / sum_j 1/lambda_j)``).
     """
-    eigs = check.vector("eigs", eigs, positive=True)
-    lam_arr = check.reals("lam", lam)
+    eigs = check.eigenvalues("eigs", eigs)
+    lam_arr = check.penalties("lam", lam)
     T = check.integer("T", T, minimum=1)
     if T == eigs.size and np.any(lam_arr == 0):
         raise ValueError(f"lam must be > 0 when T = d = {T} (the ridgeless limit diverges at the interpolation threshold)")
@@ -137,28 +207,34 @@ def effective_regularization(eigs, lam, T: int):
 
 
 def _ridge_terms(eigs, w0, sigma, sigma0, T0, T, lam, n) -> ErrorTerms:
-    """R3 given validated inputs; ``lam`` is a 0-d or 1-D array."""
+    """R3 given validated inputs; ``lam`` is a 0-d or 1-D array.
+
+    Computed in the forms that stay finite for every accepted input: ``kappa / (lambda_j + kappa)`` instead of
+    ``kappa^2`` times ``(lambda_j + kappa)^-2`` (``kappa^2`` overflows from ``lam ~ 1e154``), and ``T - df_2`` from
+    :func:`_slacks` (no cancellation when ``df_2`` is close to ``T``, i.e. ``T = d`` with a tiny ``lam``).
+    """
     d = eigs.size
     kappa = _kappa(eigs, lam, T)[:, None]
-    inv = 1.0 / (eigs + kappa)
-    df2 = np.sum((eigs * inv) ** 2, axis=1)
-    u = df2 / (T - df2)
-    k2 = kappa[:, 0] ** 2
-    bias = k2 * np.sum(eigs * w0**2 * inv**2, axis=1) / (1.0 - df2 / T)
+    r, f, _, slack2, _, _ = _slacks(eigs, kappa, T)
+    df2 = np.sum(r * r, axis=1)
+    u = df2 / slack2                                   # df_2 / (T - df_2)
+    bias = np.sum(eigs * w0**2 * f * f, axis=1) * (T / slack2)
     variance = sigma**2 * u
     if n == 0:
         collapse = np.zeros_like(bias)
     else:
-        rho = (df2 + k2 * np.sum(inv**2, axis=1) * u) / (T0 - d - 1)
+        rho = (df2 + np.sum(f * f, axis=1) * u) / (T0 - d - 1)
         collapse = n * sigma0**2 * rho
     total = bias + variance + collapse
+    check.finite_result("the test error (R3)", (total,), f"lam = {lam.min():g} is too close to 0 at T = {T} "
+                        f"near d = {d}, where the error diverges; increase lam or decrease sigma, sigma0 or n")
     squeeze = (lambda a: float(a[0])) if lam.ndim == 0 else (lambda a: a)
     return ErrorTerms(*(squeeze(a) for a in (bias, variance, collapse, total)))
 
 
 def _check_ridge_args(p_d: int, T, lam, n, T0):
     T = check.integer("T", T, minimum=1)
-    lam = check.reals("lam", lam)
+    lam = check.penalties("lam", lam)
     n = check.integer("n", n)
     if T == p_d and np.any(lam == 0):
         raise ValueError(f"lam must be > 0 when T = d = {T} (R3 needs T != d in the ridgeless case)")
@@ -183,11 +259,13 @@ def ridge_test_error(p: Problem, T: int, lam=0.0, n: int = 0) -> ErrorTerms:
     p : Problem
         The problem (covariance spectrum, teacher, noise levels, ``T0``).
     T : int
-        Downstream sample size, ``>= 1`` (``!= d`` when ``lam = 0``).
+        Downstream sample size, in ``[1, 2**53]`` (``!= d`` when ``lam = 0``).
     lam : float or array_like, shape (L,)
-        Ridge penalty, ``>= 0``; an array evaluates the whole grid at once.
+        Ridge penalty: ``0`` or in ``[1e-300, 1.8e308]``; an array evaluates the whole grid at once. As
+        ``lam -> infinity`` the error tends to ``p.signal`` (the null predictor's); the terms are computed in a
+        form that stays finite for every accepted ``lam``.
     n : int
-        Number of synthetic generations, ``>= 0``. When ``n > 0``, ``p.T0 >= d + 2`` is required.
+        Number of synthetic generations, in ``[0, 2**53]``. When ``n > 0``, ``p.T0 >= d + 2`` is required.
 
     Returns
     -------
@@ -200,11 +278,30 @@ def ridge_test_error(p: Problem, T: int, lam=0.0, n: int = 0) -> ErrorTerms:
     return _ridge_terms(p.eigs, p.w0, p.sigma, p.sigma0, p.T0, T, lam, n)
 
 
-def _isotropic_kappa(lam, phi):
-    b = lam + phi - 1.0
-    # Two algebraically equal forms; the second avoids cancellation when b < 0 and lam is tiny.
-    disc = np.sqrt(b**2 + 4.0 * lam)
-    return np.where(b >= 0, (b + disc) / 2.0, 2.0 * lam / np.maximum(disc - b, 1e-300))
+def _isotropic_kappa(lam, d: int, T: int):
+    """``kappa = (b + sqrt(b^2 + 4 lam)) / 2`` with ``b = lam + (d - T)/T``, finite for every finite ``lam``.
+
+    Two algebraically equal forms; the second avoids cancellation when ``b < 0`` and ``lam`` is tiny. ``hypot``
+    and the halves keep ``b^2`` and ``b + disc`` from overflowing when ``lam`` is huge.
+    """
+    b = lam + (d - T) / T
+    disc = np.hypot(b, 2.0 * np.sqrt(lam))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b >= 0, b / 2.0 + disc / 2.0, lam / ((disc - b) / 2.0))
+
+
+def _isotropic_parts(lam, d: int, T: int):
+    """``(kappa, a, s2, D)`` of the isotropic closed forms, each finite for every accepted input.
+
+    ``a = kappa/(1 + kappa)``, ``s2 = (1 + kappa)^-2`` and ``D = ((1 + kappa)^2 - phi) / (1 + kappa)^2``, computed as
+    ``s2 (1 - phi) + a (1 + s)`` with ``s = 1/(1 + kappa)`` and ``1 - phi = (T - d)/T``: no ``kappa^2`` (overflow
+    from ``lam ~ 1e154``) and no ``(1 + kappa)^2 - 1`` (cancellation at ``T = d`` with a tiny ``lam``).
+    """
+    kappa = _isotropic_kappa(lam, d, T)
+    s = 1.0 / (1.0 + kappa)
+    a = kappa * s
+    s2 = s * s
+    return kappa, a, s2, s2 * ((T - d) / T) + a * (1.0 + s)
 
 
 def ridge_test_error_isotropic(d: int, T: int, T0: int, lam=0.0, n: int = 0, sigma: float = 1.0,
@@ -216,21 +313,48 @@ def ridge_test_error_isotropic(d: int, T: int, T0: int, lam=0.0, n: int = 0, sig
         E_test = kappa^2 ||w0||^2/(q - phi) + sigma^2 phi/(q - phi)
                  + n sigma0^2 d/(T0 - d - 1) (q - phi + phi kappa^2) / (q (q - phi))
 
-    Parameters are as in :func:`ridge_test_error`, with ``w0_norm2 = ||w0||^2 >= 0``.
+    evaluated in a form that stays finite for every finite ``lam`` (as ``lam -> infinity`` the error tends to
+    ``||w0||^2``, the null predictor's). The collapse term is exactly ``0`` when ``n = 0``.
+
+    Parameters
+    ----------
+    d : int
+        Dimension, in ``[1, 2**53]``.
+    T : int
+        Downstream sample size, in ``[1, 2**53]`` (``!= d`` when ``lam = 0``).
+    T0 : int
+        Generator sample size, in ``[1, 2**53]``; ``>= d + 2`` when ``n > 0``.
+    lam : float or array_like, shape (L,)
+        Ridge penalty: ``0`` or in ``[1e-300, 1.8e308]`` (any finite float ``>= 1e-300``).
+    n : int
+        Number of synthetic generations, in ``[0, 2**53]``.
+    sigma, sigma0 : float
+        Downstream and generator noise standard deviations, in ``[0, 1e50]``.
+    w0_norm2 : float
+        ``||w0||^2``, in ``[0, 1e100]``.
+
+    Returns
+    -------
+    ErrorTerms
+        Floats, or arrays shaped like ``lam``.
     """
     d = check.integer("d", d, minimum=1)
     T0 = check.integer("T0", T0, minimum=1)
-    sigma = check.real("sigma", sigma)
-    sigma0 = check.real("sigma0", sigma0)
-    w0_norm2 = check.real("w0_norm2", w0_norm2)
+    sigma = check.scale("sigma", sigma)
+    sigma0 = check.scale("sigma0", sigma0)
+    w0_norm2 = check.real("w0_norm2", w0_norm2, maximum=check.MAX_SCALE2)
     T, lam, n = _check_ridge_args(d, T, lam, n, T0)
     phi = d / T
-    kappa = _isotropic_kappa(lam, phi)
-    q = (1.0 + kappa) ** 2
-    bias = kappa**2 * w0_norm2 / (q - phi)
-    variance = sigma**2 * phi / (q - phi)
-    collapse = (n * sigma0**2 * d / (T0 - d - 1) * (q - phi + phi * kappa**2) / (q * (q - phi))) if n else 0.0 * bias
+    _, a, s2, D = _isotropic_parts(lam, d, T)
+    bias = w0_norm2 * a * a / D
+    variance = sigma**2 * phi * s2 / D
+    if n:
+        collapse = n * sigma0**2 * (d / (T0 - d - 1)) * s2 * (D + phi * a * a) / D
+    else:
+        collapse = np.zeros_like(bias)
     total = bias + variance + collapse
+    check.finite_result("the test error (R3, isotropic)", (total,), f"lam = {np.min(lam):g} is too close to 0 at "
+                        f"T = d = {d}, where the error diverges; increase lam or decrease sigma, sigma0 or n")
     if lam.ndim == 0:
         return ErrorTerms(float(bias), float(variance), float(collapse), float(total))
     return ErrorTerms(bias, variance, collapse, total)
@@ -242,7 +366,8 @@ def _check_overparam(d, T0, w0_norm2, sigma0, n):
     if T0 > d - 2:
         raise ValueError(f"T0 must be <= d - 2 = {d - 2} for over-parameterised (min-norm) generators (R4), got {T0}; "
                          "for T0 >= d + 2 use ols_test_error or ridge_test_error")
-    return d, T0, check.real("w0_norm2", w0_norm2), check.real("sigma0", sigma0), check.integer("n", n)
+    return (d, T0, check.real("w0_norm2", w0_norm2, maximum=check.MAX_SCALE2), check.scale("sigma0", sigma0),
+            check.integer("n", n))
 
 
 def overparam_chain_error(d: int, T0: int, w0_norm2: float = 1.0, sigma0: float = 0.0, n: int = 1) -> float:
@@ -257,20 +382,20 @@ def overparam_chain_error(d: int, T0: int, w0_norm2: float = 1.0, sigma0: float 
     Parameters
     ----------
     d : int
-        Dimension, ``>= 3``.
+        Dimension, in ``[3, 2**53]``.
     T0 : int
         Generator sample size, ``1 <= T0 <= d - 2``.
     w0_norm2 : float
-        ``||w0||^2``, ``>= 0``.
+        ``||w0||^2``, in ``[0, 1e100]``.
     sigma0 : float
-        Generator noise standard deviation, ``>= 0``.
+        Generator noise standard deviation, in ``[0, 1e50]``.
     n : int
-        Number of generations, ``>= 0``.
+        Number of generations, in ``[0, 2**53]``.
     """
     d, T0, w0_norm2, sigma0, n = _check_overparam(d, T0, w0_norm2, sigma0, n)
     gamma = T0 / d
-    forget = 1.0 - gamma**n
-    return forget * w0_norm2 + sigma0**2 * T0 / (d - T0 - 1) * forget / (1.0 - gamma)
+    forget = -np.expm1(n * np.log(gamma))               # 1 - gamma^n, accurate when gamma^n is close to 1
+    return forget * w0_norm2 + sigma0**2 * T0 / (d - T0 - 1) * forget / ((d - T0) / d)
 
 
 def overparam_ridge_test_error(d: int, T0: int, T: int, lam=0.0, n: int = 1, sigma: float = 1.0,
@@ -282,19 +407,21 @@ def overparam_ridge_test_error(d: int, T0: int, T: int, lam=0.0, n: int = 1, sig
 
         E_test = B ||w0||^2 + 2 (A - B)(1 - gamma^n) ||w0||^2 + (1 - 2A + B) e_n + sigma^2 phi/((1 + kappa)^2 - phi)
 
+    evaluated in the overflow-free form of :func:`ridge_test_error_isotropic`. Ranges: ``d`` in ``[3, 2**53]``,
+    ``1 <= T0 <= d - 2``, ``T`` in ``[1, 2**53]`` (``!= d`` when ``lam = 0``), ``lam`` ``0`` or in
+    ``[1e-300, 1.8e308]``, ``n`` in ``[0, 2**53]``, ``sigma, sigma0`` in ``[0, 1e50]``, ``w0_norm2`` in ``[0, 1e100]``.
+
     Returns a float, or an array shaped like ``lam``.
     """
     d, T0, w0_norm2, sigma0, n = _check_overparam(d, T0, w0_norm2, sigma0, n)
-    sigma = check.real("sigma", sigma)
+    sigma = check.scale("sigma", sigma)
     T, lam, n = _check_ridge_args(d, T, lam, n, d + 2)
     phi = d / T
-    kappa = _isotropic_kappa(lam, phi)
-    q = (1.0 + kappa) ** 2
-    A = kappa / (1.0 + kappa)
-    B = kappa**2 / (q - phi)
+    _, A, s2, D = _isotropic_parts(lam, d, T)
+    B = A * A / D
     e_n = overparam_chain_error(d, T0, w0_norm2, sigma0, n)
-    forget = 1.0 - (T0 / d) ** n
-    out = B * w0_norm2 + 2 * (A - B) * forget * w0_norm2 + (1 - 2 * A + B) * e_n + sigma**2 * phi / (q - phi)
+    forget = -np.expm1(n * np.log(T0 / d))
+    out = B * w0_norm2 + 2 * (A - B) * forget * w0_norm2 + (1 - 2 * A + B) * e_n + sigma**2 * phi * s2 / D
+    check.finite_result("the test error (R4 with ridge)", (out,), f"lam = {np.min(lam):g} is too close to 0 at "
+                        f"T = d = {d}, where the error diverges; increase lam or decrease sigma")
     return float(out) if lam.ndim == 0 else out
-
-
