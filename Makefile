@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: install book test test-lib test-notebooks test-book test-browser bench clean
+.PHONY: install book test test-lib test-notebooks test-book test-browser bench clean assignments book-student test-student-book
 
 # (Re)install when the dependency files change; creates .venv if absent.
 $(STAMP): requirements.txt pyproject.toml
@@ -33,7 +33,7 @@ book: $(STAMP)
 	@echo "Book built: $(CURDIR)/_build/html/index.html"
 
 test-lib: $(STAMP)
-	$(BIN)/python -m pytest tests -m "not browser" -n $(JOBS) -q
+	$(BIN)/python -m pytest tests -m "not browser and not student_book" -n $(JOBS) -q
 
 test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest book --nbval-lax --nbval-current-env -n $(JOBS) --dist loadscope -q
@@ -47,8 +47,27 @@ test-book: $(STAMP)
 test-browser: test-book $(NPM_STAMP)
 	$(BIN)/python -m pytest tests/browser -m browser -q
 
-test: test-lib test-notebooks test-book test-browser
+test: test-lib test-notebooks test-book test-student-book test-browser
 	@echo "make test: all checks passed"
+
+# Course edition. The student and instructor editions of the assignments (book/assignments/*.ipynb) go to
+# _build/assignments/{student,instructor}/; the student edition is also copied to book/assignments/student/, which is
+# committed because the book's appendix links to it (tests/test_editions.py fails when that copy is out of date).
+assignments: $(STAMP)
+	$(BIN)/python -m collapse_lib.editions book/assignments _build/assignments
+	mkdir -p book/assignments/student && cp _build/assignments/student/*.ipynb book/assignments/student/
+
+# The book without the exercises' solutions, in _build/student/html. Notebooks executed by the last main build
+# (_build/jupyter_execute) are reused when current; the others are executed again.
+book-student: $(STAMP)
+	$(BIN)/python -m collapse_lib.editions --book . _build/student/src
+	$(BIN)/jupyter-book build -W --keep-going _build/student/src
+	rm -rf _build/student/html && mv _build/student/src/_build/html _build/student/html
+	@echo "Student book built: $(CURDIR)/_build/student/html/index.html"
+
+# No solution text in the student book (run after test-book, whose executed notebooks book-student reuses).
+test-student-book: book-student
+	$(BIN)/python -m pytest tests/test_student_book.py -m student_book -p no:xdist -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -506,7 +506,7 @@ def main(argv=None) -> int:
         if args.book:
             done = write_student_book(args.src, args.out, reuse=not args.no_reuse)
             print(f"student book source in {args.out}: {len(done['reused'])} notebooks reused from the main build, "
-                  f"{len(done['executed'])} to execute")
+                  f"{len(done['executed'])} not reused (executed if they are in the table of contents)")
         else:
             for student, instructor in write_editions(args.src, args.out):
                 print(f"{student}  {instructor}")
