@@ -4,6 +4,8 @@ Slopes are least-squares slopes of log E against log T on the window T in [1e2, 
 with the predicted exponents within +-0.07 (the exponents are asymptotic; the window is finite). Monte-Carlo tests use
 fixed seeds and accept |mc - R3| <= 4 s.e. + a relative tolerance for the finite-size bias of R3 (stated below).
 """
+import importlib
+
 import numpy as np
 import pytest
 
@@ -196,3 +198,62 @@ def test_plateau_for_large_T():
     plateau = 5 * d / (2 * d - d - 1)
     assert np.all(np.diff(np.abs(E - plateau)) < 0)
     assert E[-1] == pytest.approx(plateau, rel=2e-3)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Monte Carlo (simulate) against R3 on power-law problems, on both sides of the threshold T = d.
+# Finite-size tolerance, measured (400 runs, d = 300 and 500, beta = 2, r = 0.375, T0 = 2d, n in {0, 1, 5},
+# l in {l_crit, 1.9}, sigma in {0, 0.5}): |mc / R3 - 1| <= 3.7 % for T >= d/4 and <= 6 % at T = d/20.
+# Tests allow 4 s.e. plus 3 % (T >= d/4) or 6 % (T = d/20), with a seed different from the measurement's.
+
+MC_CASES = [  # (T, n, ell, sigma, rel)
+    (15, 0, 0.8, 0.0, 0.06), (15, 5, 1.9, 0.5, 0.06),
+    (75, 0, 0.8, 0.5, 0.03), (75, 5, 0.8, 0.0, 0.03), (75, 5, 1.9, 0.0, 0.03), (150, 1, 0.8, 0.5, 0.03),
+    (600, 1, 0.8, 0.0, 0.03), (600, 5, 1.9, 0.5, 0.03), (1500, 0, 0.8, 0.5, 0.03), (1500, 5, 1.9, 0.0, 0.03),
+]
+
+
+@pytest.mark.parametrize("T, n, ell, sigma, rel", MC_CASES)
+def test_monte_carlo_matches_R3_on_power_law(T, n, ell, sigma, rel, mc_close):
+    d = 300
+    p = power_law(d=d, beta=2.0, r=0.375, sigma=sigma, sigma0=1.0, T0=2 * d)
+    res = simulate(p, T=T, lam=T**-ell, n=n, runs=200, rng=11)
+    th = theory.ridge_test_error(p, T=T, lam=T**-ell, n=n).total
+    mc_close(res.mean, res.sem, th, rel=rel, what=f"power law d={d}, T={T}, n={n}, l={ell}, sigma={sigma}")
+
+
+def test_monte_carlo_power_law_d1000_both_sides_of_threshold(mc_close):
+    """The Figure-1(b) configuration of chapter 5 at d = 1000, T = d/2 and T = 3d, l = l_crit, n = 5."""
+    d = 1000
+    p = power_law(d=d, beta=2.0, r=0.375, sigma=0.0, sigma0=1.0, T0=2 * d)
+    for T in (500, 3000):
+        res = simulate(p, T=T, lam=T**-0.8, n=5, runs=40, rng=12)
+        th = theory.ridge_test_error(p, T=T, lam=T**-0.8, n=5).total
+        mc_close(res.mean, res.sem, th, rel=0.03, what=f"d=1000, T={T}")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# simulate's per-run LAPACK paths (one lam, large matrices) against the batched paths, on the same draws
+
+SIM = importlib.import_module("collapse_lib.simulate")
+
+
+@pytest.mark.parametrize("T, lam, T0", [(40, 0.05, 240), (40, 0.0, 240), (200, 0.05, 240), (200, 0.05, 60),
+                                         (200, 1e-9, 240)])
+def test_per_run_paths_equal_batched_paths(monkeypatch, T, lam, T0):
+    p = power_law(d=100, beta=2.0, r=0.5, sigma=0.3, sigma0=1.0, T0=T0)
+    monkeypatch.setattr(SIM, "_PER_RUN_MIN_DIM", 1)
+    per_run = simulate(p, T=T, lam=lam, n=2, runs=12, rng=4).errors
+    monkeypatch.setattr(SIM, "_PER_RUN_MIN_DIM", 10**9)
+    batched = simulate(p, T=T, lam=lam, n=2, runs=12, rng=4).errors
+    np.testing.assert_allclose(per_run, batched, rtol=1e-7)
+
+
+def test_per_run_fallback_when_cholesky_fails(monkeypatch):
+    p = power_law(d=100, beta=2.0, r=0.5, sigma=0.3, sigma0=1.0, T0=60)
+    monkeypatch.setattr(SIM, "_PER_RUN_MIN_DIM", 1)
+    ref = simulate(p, T=200, lam=0.05, n=2, runs=8, rng=4).errors
+    ref_kernel = simulate(p, T=50, lam=0.05, n=2, runs=8, rng=4).errors
+    monkeypatch.setattr(SIM, "_cholesky_solve", lambda M, b: None)     # every run takes the LU fallback
+    np.testing.assert_allclose(simulate(p, T=200, lam=0.05, n=2, runs=8, rng=4).errors, ref, rtol=1e-7)
+    np.testing.assert_allclose(simulate(p, T=50, lam=0.05, n=2, runs=8, rng=4).errors, ref_kernel, rtol=1e-7)
