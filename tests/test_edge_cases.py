@@ -94,6 +94,13 @@ def test_isotropic_collapse_is_exactly_zero_at_n_0_and_huge_lam_is_finite(lam):
     assert theory.ridge_test_error(p, T=30, lam=lam, n=5).total == approx(e1.total, rel=1e-12)
 
 
+@pytest.mark.parametrize("lam", [1e155, 1.79e308])
+def test_overparam_ridge_huge_lam_tends_to_the_null_predictor(lam):
+    # Same kappa^2 / (1 + kappa)^2 overflow as the isotropic R3 form; the limit is ||w0||^2.
+    out = theory.overparam_ridge_test_error(d=40, T0=20, T=30, lam=lam, n=3, sigma=1.0, sigma0=0.5, w0_norm2=2.0)
+    assert out == approx(2.0, rel=1e-12)
+
+
 def test_isotropic_closed_form_unchanged_at_ordinary_values():
     # Reference values of the textbook expression (kappa, q = (1 + kappa)^2), computed here independently.
     for d, T, lam in [(50, 30, 0.0), (50, 100, 0.0), (50, 50, 1e-3), (50, 80, 0.7), (50, 20, 5.0)]:

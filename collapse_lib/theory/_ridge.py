@@ -72,16 +72,17 @@ def _slacks(eigs: np.ndarray, k: np.ndarray, T: int):
     """
     den = eigs + k
     r = eigs / den                                   # lambda_j / (lambda_j + k)
-    f = k / den                                      # k / (lambda_j + k) = 1 - r, without cancellation
+    f = np.divide(k, den, out=den)                   # k / (lambda_j + k) = 1 - r, without cancellation
     big = eigs > k                                   # B: r > 1/2
     nb = big.sum(axis=1)
-    lo1 = np.where(big, 0.0, r).sum(axis=1)
-    hi1 = np.where(big, f, 0.0).sum(axis=1)
-    lo2 = np.where(big, 0.0, r * r).sum(axis=1)
-    hi2 = np.where(big, f * (1.0 + r), 0.0).sum(axis=1)
-    slack1 = (T - nb) - lo1 + hi1
-    slack2 = (T - nb) - lo2 + hi2
-    return r, f, slack1, slack2, (r * f).sum(axis=1), np.abs(T - nb) + lo1 + hi1
+    term1 = np.where(big, f, -r)                     # signed terms of T - df_1 beyond the integer T - |B|
+    rf = np.einsum("ij,ij->i", r, f)
+    slack1 = (T - nb) + term1.sum(axis=1)
+    # Terms of T - df_2: f (1 + r) on B, -r^2 elsewhere, i.e. term1 * (r + [j in B]).
+    r_big = np.add(r, big, out=np.empty_like(r))
+    slack2 = (T - nb) + np.einsum("ij,ij->i", term1, r_big)
+    terms = np.abs(T - nb) + np.abs(term1, out=term1).sum(axis=1)
+    return r, f, slack1, slack2, rf, terms
 
 
 def _g(eigs: np.ndarray, k: np.ndarray, lam: np.ndarray, T: int) -> np.ndarray:
