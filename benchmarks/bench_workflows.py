@@ -8,6 +8,11 @@ d = 50, T = 200, 20 iterations, 1000 runs, for replace, accumulate and accumulat
 time of each side, their ratio per workflow and for the three together, and the mean error at iteration 20 of both
 in units of one OLS fit (a sanity check that they simulate the same thing).
 
+What to expect: replace and accumulate cost ``O(d^2)`` per iteration and run (sufficient statistics), against a pinv
+of the whole pool for the loop, so their ratios are large and grow with the pool. An exact accumulate-subsample fit
+needs the Gram matrix of its ``T`` rows, ``O(T d^2)``, the same order as the loop's SVD: its ratio is a constant
+factor (measured 7.7-8.0 on the book's shared 2-core machine), and it dominates the total ratio.
+
 Run: ``python benchmarks/bench_workflows.py`` (``--runs N`` for a shorter run; ``--json PATH`` writes the numbers).
 """
 from __future__ import annotations

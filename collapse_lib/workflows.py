@@ -203,7 +203,7 @@ def simulate_workflow(d: int, T: int, sigma: float = 1.0, n: int = 10, mode: str
     return SimulationResult.from_errors(errors, seed=rng)
 
 
-# ---------------------------------------------------------------------------------------- R9: a fixed synthetic fraction
+# -------------------------------------------------------------------------------- R9: a fixed synthetic fraction
 def _block(gen, T, sigma, s, d):
     """``(X^T X, X^T E)`` of ``T`` fresh isotropic rows (zeros when ``T = 0``)."""
     if T == 0:
@@ -262,7 +262,7 @@ def simulate_mixed_data(d: int, T: int, p2: float, n0: int, sigma: float = 1.0, 
     return SimulationResult.from_errors(errors, seed=rng)
 
 
-# ---------------------------------------------------------------------------------------- R11: fresh real data + synthetic
+# -------------------------------------------------------------------------------- R11: fresh real data + synthetic
 def simulate_fresh_mix(w: float, k: float = 1.0, n: int = 100, rounds: int = 100, model: str = "mean", d: int = 1,
                        sigma: float = 1.0, runs: int = 100, rng=None) -> SimulationResult:
     """Every round, fit ``n`` fresh real samples and ``m = n/k`` samples from the previous fit, weighted ``w`` (R11).

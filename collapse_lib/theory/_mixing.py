@@ -73,7 +73,7 @@ def accumulate_fresh_error(d: int, T: int, sigma: float = 1.0, n: int = 1) -> fl
     return float(sigma**2 * d * np.sum(1.0 / (i * (i * T - d - 1))))
 
 
-# ---------------------------------------------------------------------------------------- R9: a fixed synthetic fraction
+# -------------------------------------------------------------------------------- R9: a fixed synthetic fraction
 def _fraction(p2) -> float:
     return check.real("p2", p2, maximum=1.0)
 
