@@ -301,6 +301,8 @@ class InteractiveChart:
                                  f"{name!r}: {type(ctl).__name__}")
         if not isinstance(aria_label, str) or not aria_label.strip():
             raise ValueError("aria_label must be a non-empty sentence describing the chart for screen readers")
+        if not isinstance(note, str):
+            raise ValueError(f"note must be a string (shown under the chart), got {type(note).__name__}")
         self.frame_fn, self.controls = frame, dict(controls)
         self.options = {name: _values(ctl) for name, ctl in self.controls.items()}
         self.shape = [len(o) for o in self.options.values()]

@@ -309,3 +309,16 @@ def test_finite_result_guard():
     with pytest.raises(ValueError, match="not representable.*lam"):
         _validate.finite_result("the error", (np.array([1.0, np.inf]),), "increase lam")
     assert _validate.finite_result("the error", (1.0,), "") == (1.0,)
+
+
+def test_accumulate_fresh_error_for_huge_n_needs_no_array():
+    """The tail beyond 10**6 terms comes from polygammas: it must agree with the direct sum and stay finite."""
+    import numpy as np
+
+    from collapse_lib import theory
+
+    i = np.arange(1, 3 * 10**6 + 1, dtype=float)
+    direct = 1.0**2 * 10 * np.sum(1.0 / (i * (i * 30 - 11)))
+    assert theory.accumulate_fresh_error(d=10, T=30, sigma=1.0, n=3 * 10**6) == pytest.approx(direct, rel=1e-13)
+    huge = theory.accumulate_fresh_error(d=10, T=30, sigma=1.0, n=10**12)
+    assert direct < huge < direct * (1 + 1e-6)

@@ -7,13 +7,12 @@ here until someone writes them.
 import inspect
 import re
 
-import ipywidgets as widgets
 import numpy as np
 import pytest
 
 from collapse_lib import Problem, _validate, isotropic, power_law, sampling, simulate, simulate_gaussian_chain, \
     simulate_generations, theory
-from collapse_lib import widgets as cw
+from collapse_lib import figures as cf
 
 P = isotropic(d=20, sigma=0.5, sigma0=1.0, T0=40, rng=0)
 NOT_A_NUMBER = ["abc", None, np.nan, np.inf, True, [1.0, 2.0]]
@@ -21,13 +20,12 @@ NEG = [-1.0, -1e-9]
 NOT_INT = [2.5, "3", None, np.nan, True]
 
 
-def draw_ok(fig, n, x=1.0):
-    fig.axes[0].plot([0, 1], [0, n * x])
-    return f"n = {n}"
+def frame_ok(n):
+    return cf.frame([cf.line([0, 1], [0, n])], readout=f"slope {n}")
 
 
 def ctl():
-    return {"n": cw.slider("n", [0, 1, 2], value=1)}
+    return {"n": cf.slider("n", [0, 1, 2], value=1)}
 
 
 # function -> (valid keyword arguments, {parameter: [invalid values]})
@@ -100,33 +98,63 @@ CASES = {
     sampling.sufficient_stats: (dict(rng=0, eigs=[1.0, 2.0], T=5, noise_std=1.0, size=2, method="bartlett"), {
         "rng": [-1, "seed", 1.5], "eigs": [[0.0, 1.0], [], "abc"], "T": NOT_INT + [0, 1],
         "noise_std": NOT_A_NUMBER + NEG, "size": NOT_INT + [0], "method": ["fast", None, 2]}),
-    # ---------------------------------------------------------------- widgets
-    cw.slider: (dict(name="n", options=[0, 1, 2], value=1, description="generations n"), {
-        "name": [None, "", 3], "options": [[], "abc", 5, None, {}], "value": [3, "1", 1.5],
-        "description": [5, ["n"]]}),
+    # ---------------------------------------------------------------- scaling laws (chapter 5)
+    theory.scaling_exponents: (dict(beta=2.0, r=0.375), {
+        "beta": NOT_A_NUMBER + [1.0, 0.5, 1e308], "r": NOT_A_NUMBER + [0.0, -1.0]}),
+    theory.error_exponent: (dict(beta=2.0, r=0.375, ell=0.8, noisy=True), {
+        "beta": NOT_A_NUMBER + [1.0], "r": NOT_A_NUMBER + [0.0], "ell": ["abc", None, np.nan, np.inf, True, -0.1],
+        "noisy": ["yes", None, 2]}),
+    theory.fit_slope: (dict(T=[10, 20, 40, 80], E=[1.0, 0.5, 0.25, 0.125], window=(10, 80)), {
+        "T": ["abc", [10, -20, 40, 80]], "E": [[1.0, 0.5], [1.0, -0.5, 0.25, 0.1], "abc"],
+        "window": [(80, 10), (1000, 2000), "all", (10,)]}),
+    theory.scaling_curve: (dict(p=power_law(d=50), T=[10, 20], ell=0.8, n=0), {
+        "p": [None, "problem"], "T": [[0, 10], "abc", [10.5]], "ell": NOT_A_NUMBER + [-0.1],
+        "n": NOT_INT + [-1]}),
+    theory.slope_map: (dict(p=power_law(d=50), T=[5, 10, 20, 40], ells=[0.5, 0.8], ns=[0, 1], window=None), {
+        "p": [None, "problem"], "T": [[0, 10], "abc"], "ells": [[-0.1], "abc", []], "ns": [[-1], [0.5], "abc"],
+        "window": [(80, 10), "all"]}),
+    # ---------------------------------------------------------------- escaping collapse (chapter 8)
+    theory.accumulate_fresh_error: (dict(d=10, T=30, sigma=1.0, n=3), {
+        "d": NOT_INT + [0], "T": NOT_INT + [0, 11], "sigma": NOT_A_NUMBER + NEG + [1e200], "n": NOT_INT + [-1]}),
+    theory.mixing_floor: (dict(p2=0.5, gap2=1.0), {
+        "p2": NOT_A_NUMBER + [-0.1, 1.5], "gap2": NOT_A_NUMBER + NEG + [1e200]}),
+    theory.mixed_data_error: (dict(d=10, T=100, p2=0.5, gap2=1.0, sigma=1.0), {
+        "d": NOT_INT + [0], "T": NOT_INT + [0, 11], "p2": NOT_A_NUMBER + [-0.1, 1.5],
+        "gap2": NOT_A_NUMBER + NEG + [1e200], "sigma": NOT_A_NUMBER + NEG + [1e200]}),
+    theory.golden_ratio_weight: (dict(k=1.0), {"k": NOT_A_NUMBER + [0.0, -1.0]}),
+    theory.fresh_mix_risk: (dict(w=0.6, k=1.0, t=None, r0=1.0), {
+        "w": ["abc", None, np.nan, 0.0, -0.1, 1.5], "k": NOT_A_NUMBER + [0.0, -1.0], "t": [-1, 2.5, "3"],
+        "r0": NOT_A_NUMBER + NEG}),
+    theory.schedule_chain_error: (dict(d=10, sizes=[20, 40, 80], sigma=1.0, cumulative=False), {
+        "d": NOT_INT + [0], "sizes": [[], "abc", [20, 5], [20.5]], "sigma": NOT_A_NUMBER + NEG + [1e200],
+        "cumulative": ["yes", None, 2]}),
+    theory.gaussian_schedule_drift: (dict(s=1.0, sizes=[20, 40], cumulative=False), {
+        "s": NOT_A_NUMBER + NEG + [1e200], "sizes": [[], "abc", [0, 5], [2.5]], "cumulative": ["yes", None, 2]}),
+    theory.gaussian_schedule_log_variance: (dict(s=1.0, sizes=[20, 40], cumulative=False), {
+        "s": NOT_A_NUMBER + NEG + [0.0, 1e200], "sizes": [[], "abc", [1, 5], [2.5]], "cumulative": ["yes", None, 2]}),
+    # ---------------------------------------------------------------- interactive figures
+    cf.slider: (dict(label="n", options=[0, 1, 2], value=1), {
+        "label": [None, "", 3], "options": [[], "abc", 5, None, {}], "value": [3, "1", 1.5]}),
+    cf.dropdown: (dict(label="spectrum", options=["a", "b"], value="b"), {
+        "label": [None, "", 3], "options": [[], "abc", 5, None, {}], "value": ["c", 1, 0]}),
 }
-WIDGET_CASES = {  # built per call: they need fresh controls
-    "draw": ["not callable", None, 3],
+CHART_CASES = {  # built per call: they need fresh controls
+    "frame": ["not callable", None, 3],
     "controls": [None, [], {}, {"n": "slider"}, {"n": 3}],
-    "main": ["m", None, 3, "x"],
-    "alt": ["", "   ", None, 3],
-    "figsize": [(0, 3), (3,), "big", None, (-1, 2), (1e3, 2)],
-    "dpi": [0, 5.5, "80", None, 10**4],
+    "aria_label": ["", "   ", None, 3],
+    "note": [None, 3, ["a note"]],
 }
-for _f in (cw.interactive_figure, cw.InteractiveFigure):
-    CASES[_f] = (None, WIDGET_CASES)
+CASES[cf.InteractiveChart] = (None, CHART_CASES)
 
 
 def widget_kwargs():
-    controls = ctl()
-    controls["x"] = widgets.FloatSlider(value=1.0, min=0.0, max=2.0)
-    return dict(draw=draw_ok, controls=controls, main="n", alt="A line of slope n.", figsize=(2.0, 1.5), dpi=30)
+    return dict(frame=frame_ok, controls=ctl(), aria_label="A line of slope n.", note="")
 
 
 def public_functions():
     """Every public function of the modules this suite owns, with its parameter names."""
     funcs = [Problem, isotropic, power_law, simulate, simulate_generations, simulate_gaussian_chain,
-             cw.slider, cw.interactive_figure, cw.InteractiveFigure]
+             cf.slider, cf.dropdown, cf.InteractiveChart]
     funcs += [getattr(theory, name) for name in theory.__all__ if inspect.isfunction(getattr(theory, name))]
     funcs += [getattr(sampling, name) for name in sampling.__all__]
     return funcs
@@ -135,8 +163,6 @@ def public_functions():
 def params_of(func):
     sig = inspect.signature(func)
     names = [n for n, prm in sig.parameters.items() if n != "self" and prm.kind not in (prm.VAR_KEYWORD, prm.VAR_POSITIONAL)]
-    if func is cw.interactive_figure:
-        names += ["figsize", "dpi"]                       # forwarded through **kw
     return names
 
 

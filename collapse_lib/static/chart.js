@@ -30,7 +30,7 @@ function logTicks(u, vals) {
   const span = Math.log10(hi / lo);
   return vals.map(v => {
     const m = +(v / 10 ** Math.floor(Math.log10(v) + 1e-9)).toFixed(6);
-    return m === 1 || (span <= 2.5 && (m === 2 || m === 5)) ? fmt(v) : "";
+    return m === 1 || span <= 1.2 || (span <= 2.5 && (m === 2 || m === 5)) ? fmt(v) : "";
   });
 }
 
@@ -85,10 +85,11 @@ function buildPanel(panel, arrays, width, height) {
     } else if (s.kind === "band") {
       const x = resolve(s.x, arrays), lo = resolve(s.lo, arrays), hi = resolve(s.hi, arrays);
       const hiIdx = data.length;
+      // The band spans the gaps the union x grid leaves between its own points (its x differ from the curves').
       data.push(column(x, hi.map(floor)));
-      series.push({ stroke: "transparent", width: 0, points: { show: false }, spanGaps: false });
+      series.push({ stroke: "transparent", width: 0, points: { show: false }, spanGaps: true });
       data.push(column(x, lo.map(v => (logy && v !== null && v <= 0 ? Math.min(...hi.filter(h => h > 0)) * 1e-3 : v))));
-      series.push({ stroke: "transparent", width: 0, points: { show: false }, spanGaps: false });
+      series.push({ stroke: "transparent", width: 0, points: { show: false }, spanGaps: true });
       bands.push({ series: [hiIdx, hiIdx + 1], fill: c + "38" });
       overlays.push({ kind: "points", x, y: resolve(s.y, arrays), c, shape: s.marker || "circle", size: s.size || 4 });
     } else if (s.kind === "points") {

@@ -7,11 +7,13 @@ proves them); the others are credited in the docstring.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import digamma
+from scipy.special import digamma, polygamma
 
 from .. import _validate as check
 from ._ols import _ols_term
 
+
+_DIRECT_TERMS = 10**6
 
 def _sizes(name: str, sizes, minimum: int) -> np.ndarray:
     """``sizes`` as a 1-D int array, every entry an integer ``>= minimum``."""
@@ -66,11 +68,19 @@ def accumulate_fresh_error(d: int, T: int, sigma: float = 1.0, n: int = 1) -> fl
     """
     d = check.integer("d", d, minimum=1)
     T = check.integer("T", T, minimum=1)
-    sigma = check.real("sigma", sigma)
+    sigma = check.scale("sigma", sigma)
     n = check.integer("n", n)
     _ols_term("T", d, T)
-    i = np.arange(1, n + 1, dtype=float)
-    return float(sigma**2 * d * np.sum(1.0 / (i * (i * T - d - 1))))
+    # Direct sum up to 10**6 terms; beyond, the tail of 1/(i (i T - d - 1)) = 1/(T i^2) (1 + (d+1)/(i T) + ...)
+    # from polygammas (the next term is below 1e-12 of the tail), so huge n needs no array.
+    m = min(n, _DIRECT_TERMS)
+    i = np.arange(1, m + 1, dtype=float)
+    total = float(np.sum(1.0 / (i * (i * T - d - 1))))
+    if n > m:
+        c = (d + 1) / T
+        total += float(polygamma(1, m + 1) - polygamma(1, n + 1)) / T
+        total += c * float(polygamma(2, n + 1) - polygamma(2, m + 1)) / (2 * T)
+    return sigma**2 * d * total
 
 
 # -------------------------------------------------------------------------------- R9: a fixed synthetic fraction
@@ -94,7 +104,7 @@ def mixing_floor(p2: float, gap2: float) -> float:
         ``||w2 - w1||_Sigma^2`` (or its expectation), ``>= 0``.
     """
     p2 = _fraction(p2)
-    gap2 = check.real("gap2", gap2)
+    gap2 = check.real("gap2", gap2, maximum=check.MAX_SCALE2)
     return p2**2 * gap2
 
 
@@ -122,7 +132,7 @@ def mixed_data_error(d: int, T: int, p2: float, gap2: float, sigma: float = 1.0)
     d = check.integer("d", d, minimum=1)
     T = check.integer("T", T, minimum=1)
     floor = mixing_floor(p2, gap2)
-    sigma = check.real("sigma", sigma)
+    sigma = check.scale("sigma", sigma)
     noise = sigma**2 * _ols_term("T", d, T)
     p2 = float(p2)
     return floor + gap2 * (1.0 - p2) * p2 * (d + 1) / T + noise
@@ -213,7 +223,7 @@ def schedule_chain_error(d: int, sizes, sigma: float = 1.0, cumulative: bool = F
     """
     d = check.integer("d", d, minimum=1)
     sizes = _sizes("sizes", sizes, d + 2)
-    sigma = check.real("sigma", sigma)
+    sigma = check.scale("sigma", sigma)
     terms = sigma**2 * d / (sizes - d - 1.0)
     return np.cumsum(terms) if _flag("cumulative", cumulative) else float(terms.sum())
 
@@ -231,7 +241,7 @@ def gaussian_schedule_drift(s: float, sizes, cumulative: bool = False):
     cumulative : bool
         Return the value after every step (shape ``(n,)``).
     """
-    s = check.real("s", s)
+    s = check.scale("s", s)
     sizes = _sizes("sizes", sizes, 2)
     terms = s**2 / sizes.astype(float)
     return np.cumsum(terms) if _flag("cumulative", cumulative) else float(terms.sum())
@@ -252,7 +262,7 @@ def gaussian_schedule_log_variance(s: float, sizes, cumulative: bool = False):
     cumulative : bool
         Return the value after every step (shape ``(n,)``).
     """
-    s = check.real("s", s, strict=True)
+    s = check.scale("s", s, strict=True)
     sizes = _sizes("sizes", sizes, 2)
     k = sizes - 1.0
     terms = digamma(k / 2.0) + np.log(2.0 / k)

@@ -60,7 +60,7 @@ class SlopeFit(NamedTuple):
 
 
 def _beta_r(beta, r):
-    beta = check.real("beta", beta, minimum=1.0, strict=True)
+    beta = check.real("beta", beta, minimum=1.0, strict=True, maximum=1e6)
     r = check.real("r", r, minimum=0.0, strict=True)
     return beta, r
 
