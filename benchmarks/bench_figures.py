@@ -413,14 +413,16 @@ def measure_figure(fig, moves: int, timeout_ms: int = 5000) -> dict:
     ctls = bt.controls(fig)
     for j in range(ctls.count()):
         for _ in range(moves):
+            what = []
             try:
-                r = _probe(fig, lambda: bt.move_control(ctls.nth(j)), timeout_ms)
+                r = _probe(fig, lambda: what.append(bt.move_control(ctls.nth(j))), timeout_ms)
             except AssertionError as err:   # a control with one option cannot move
                 rec["problems"].append(str(err))
                 break
             if r is None:
                 rec["missed"] += 1
                 continue
+            rec.setdefault("moves", []).append(what[0] if what else "?")
             rec["redraw_ms"].append(r["redraw"])
             rec["input_to_draw_ms"].append(r["draw"] - r["input"])
             rec["end_to_end_ms"].append(r["raf"] - r["input"])
@@ -527,8 +529,16 @@ def _redraw_rows(label: str, figures: list[dict]) -> list[list]:
                      f"{f2(med(r['input_to_draw_ms']))} / {f2(mx(r['input_to_draw_ms']))}",
                      f"{f1(med(e2e))} / {f1(mx(e2e))}",
                      f"{next_frame}/{len(r['frames'])}", r["missed"], yes(ok),
-                     "; ".join(r["problems"])[:60]])
+                     "; ".join(r["problems"] + slowest(r))[:90]])
     return rows
+
+
+def slowest(r: dict) -> list[str]:
+    """The move behind the slowest redraw, when it missed the budget."""
+    if not r["redraw_ms"] or mx(r["redraw_ms"]) < BUDGET_REDRAW_MS:
+        return []
+    k = int(np.argmax(r["redraw_ms"]))
+    return [f"slowest: move {k + 1} of {len(r['redraw_ms'])}, {r['moves'][k]}"]
 
 
 REDRAW_HEADER = ["figure", "moves", "data-redraw-ms median / max", "input -> redraw ms median / max",
@@ -547,8 +557,10 @@ def report_static(res: dict | None, moves: int) -> str:
         if p["rendered"] != p["expected"]:
             rows.append([p["page"], "", "", "", "", "", "", "", f"{p['rendered']} of {p['expected']} charts drawn"])
         if p["errors"] or p.get("blocked"):
+            first = (p["errors"] or p.get("blocked"))[0]
             rows.append([p["page"], "", "", "", "", "", "", "",
-                         f"JS errors {len(p['errors'])}, blocked requests {len(p.get('blocked', []))}"])
+                         f"JS errors {len(p['errors'])}, blocked requests {len(p.get('blocked', []))}: "
+                         f"{first[:80]}"])
     out.append(table(REDRAW_HEADER, rows) if rows else f"(no page with interactive charts in {res['html_dir']})")
     out += ["", "data-redraw-ms: the chart's own time for a redraw (JavaScript, from the new indices to the canvas "
             "drawn). 'input -> redraw': from the input event (keydown on the slider handle, or the select's "
@@ -573,6 +585,7 @@ def voila_pages(server, names: list[tuple[str, int]], moves: int, reruns: int, l
             pages[name] = page
         for name, expected in names:
             page = pages[name]
+            page.bring_to_front()   # a background tab gets its animation frames throttled to ~1 Hz
             print(f"  voila {name} ...", file=sys.stderr, flush=True)
             t = time.perf_counter()
             try:
@@ -680,7 +693,8 @@ def main(argv=None) -> dict:
                     help="tree holding book/ and _build/html (default: the repository)")
     ap.add_argument("--notebooks", type=Path, nargs="*",
                     help="notebooks for parts 1-2 (default: <book-root>/book/[0-9][0-9]_*.ipynb)")
-    ap.add_argument("--html-dir", type=Path, help="built book for part 3 (default: <book-root>/_build/html)")
+    ap.add_argument("--html-dir", type=Path, nargs="+",
+                    help="built book(s) for part 3, e.g. single-page builds (default: <book-root>/_build/html)")
     ap.add_argument("--sample", type=int, default=10, help="frames per figure in part 2 (default 10)")
     ap.add_argument("--moves", type=int, default=5, help="moves per control in parts 3-4 (default 5)")
     ap.add_argument("--reruns", type=int, default=5, help="re-run clicks per figure in part 4 (default 5)")
@@ -693,7 +707,7 @@ def main(argv=None) -> dict:
         args.sample, args.moves, args.reruns = 3, 2, 2
     book_root = args.book_root.resolve()
     notebooks = args.notebooks or sorted((book_root / "book").glob("[0-9][0-9]_*.ipynb"))
-    html_dir = (args.html_dir or book_root / "_build" / "html").resolve()
+    html_dirs = [p.resolve() for p in (args.html_dir or [book_root / "_build" / "html"])]
     load0 = " ".join(f"{x:.2f}" for x in os.getloadavg())
     t_start = time.perf_counter()
 
@@ -705,12 +719,16 @@ def main(argv=None) -> dict:
 
     static = voila = None
     if not args.skip_browser:
-        if not (html_dir / "index.html").exists():
-            static = {"missing": f"(skipped: no built book at {html_dir}; build it with `make book` (cached "
-                                 "execution) or `make test-book` (executes every notebook), then run again)"}
+        missing = [d for d in html_dirs if not (d / "index.html").exists()]
+        if missing:
+            static = {"missing": f"(skipped: no built book at {', '.join(map(str, missing))}; build it with `make "
+                                 "book` (cached execution) or `make test-book` (executes every notebook), or pass "
+                                 "--html-dir with single-page builds, then run again)"}
         else:
             print("bench_figures 3: static page redraws ...", file=sys.stderr, flush=True)
-            static = bench_static(html_dir, args.moves)
+            static = {"pages": [], "html_dir": ", ".join(map(str, html_dirs))}
+            for d in html_dirs:
+                static["pages"] += bench_static(d, args.moves)["pages"]
         if not args.skip_voila:
             print("bench_figures 4: Voila ...", file=sys.stderr, flush=True)
             voila = bench_voila(book_root / "book", _pick_voila(pre["chapters"], args.voila_chapters),

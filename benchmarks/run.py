@@ -12,7 +12,8 @@ Measures, side by side in one run, and prints tables with the machine it ran on:
 (d) ``pytest --nbval-lax --nbval-current-env`` wall time per notebook.
 
 Options: ``--quick`` (smaller (a), fewer repeats and moves; a smoke test), ``--skip-notebooks`` ((c) on the browser
-tests' fixture notebook only, without a browser; no (d)), ``--json PATH`` (also write the numbers as JSON).
+tests' fixture notebook only, without a browser; no (d)), ``--json PATH`` (also write the numbers as JSON),
+``--html-dir DIR...`` (the built pages for the browser part of (c), e.g. single-page builds; default ``_build/html``).
 """
 from __future__ import annotations
 
@@ -164,9 +165,11 @@ def run_bench(name: str, argv: list[str]):
         sys.argv = saved_argv
 
 
-def bench_charts(quick: bool, skip_notebooks: bool):
+def bench_charts(quick: bool, skip_notebooks: bool, html_dirs: list[pathlib.Path] | None = None):
     """Section (c): bench_figures.main(), then bench_scaling and bench_workflows when they exist."""
     argv = ["--quick"] if quick else []
+    if html_dirs:
+        argv += ["--html-dir", *map(str, html_dirs)]
     if skip_notebooks:
         argv += ["--notebooks", str(ROOT / "tests" / "browser" / "fixtures" / "live_widgets.ipynb"),
                  "--skip-browser"]
@@ -232,6 +235,8 @@ def main(argv=None):
     ap.add_argument("--skip-notebooks", action="store_true",
                     help="(c) on the fixture notebook only, without a browser; no (d)")
     ap.add_argument("--json", type=pathlib.Path, help="also write the raw numbers to this JSON file")
+    ap.add_argument("--html-dir", type=pathlib.Path, nargs="+",
+                    help="built book(s) for the browser part of (c) (default: _build/html)")
     args = ap.parse_args(argv)
     m = machine()
     print(f"benchmarking on {m['cpu']} ({m['cores']} cores), load {m['load_avg']} ...", file=sys.stderr, flush=True)
@@ -245,7 +250,7 @@ def main(argv=None):
     print("(a), (b) done", file=sys.stderr, flush=True)
     print(report_engine(m, eng), flush=True)
     print("\n# (c) Interactive charts and further benchmarks", flush=True)
-    charts = bench_charts(args.quick, args.skip_notebooks)
+    charts = bench_charts(args.quick, args.skip_notebooks, args.html_dir)
     print("(c) done", file=sys.stderr, flush=True)
     nbv = None
     if not args.skip_notebooks:
