@@ -35,7 +35,9 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
         return
     seen, unique = set(), []
     for js in scripts:
-        key = (str(js), tuple(sorted((k, str(v)) for k, v in getattr(js, "attributes", {}).items())))
+        # an inline script is registered once with filename None and once with "": the same script
+        key = (getattr(js, "filename", str(js)) or "",
+               tuple(sorted((k, str(v)) for k, v in getattr(js, "attributes", {}).items())))
         if key in seen:
             continue
         seen.add(key)

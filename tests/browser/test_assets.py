@@ -57,3 +57,18 @@ def test_chart_front_end_matches_the_pinned_npm_packages(node_modules):
     path = re.search(r'"anywidget":\s*"([^"]+)"', glue).group(1)
     assert path.endswith(f"/anywidget@{npm_version}/dist/index"), path
     assert bt.npm_file(path + ".js", node_modules) == node_modules / "anywidget" / "dist" / "index.js"
+
+
+def test_external_scripts_are_only_the_pinned_cdn_files_and_the_readme_says_so(html_dir):
+    """Reading the built book needs the network for exactly the pinned CDN scripts: nothing else is fetched from
+    outside, and the README says plainly that reading needs a network (the choice issue 9 asked us to make)."""
+    import re
+
+    pinned = {u for u in CONFIG["nb_ipywidgets_js"] if u} | {CONFIG["mathjax_path"]}
+    external = set()
+    for page in bt.book_pages(html_dir):
+        text = (html_dir / page).read_text(encoding="utf-8")
+        external |= {m for m in re.findall(r'<script[^>]+src="(https?://[^"]+)"', text)}
+    assert external and external <= pinned, f"unpinned external scripts: {external - pinned}"
+    readme = (bt.ROOT / "README.md").read_text(encoding="utf-8")
+    assert "reading the built\nbook needs a network connection" in readme.replace("**", "")
