@@ -26,6 +26,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from collapse_lib import power_law, simulate, theory  # noqa: E402
+from naive import naive_chain  # noqa: E402  (benchmarks/ is on sys.path: this script's folder)
 
 SIM = importlib.import_module("collapse_lib.simulate")
 

@@ -34,6 +34,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 import numpy as np  # noqa: E402
 
+from naive import naive_chain  # noqa: E402  (benchmarks/ is on sys.path: this script's folder)
 from collapse_lib import isotropic, simulate, theory  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -78,22 +79,6 @@ def timed(fn, repeats: int) -> list[float]:
 
 
 # ---------------------------------------------------------------------------------------------------- (a), (b)
-def naive_chain(p, T: int, n: int, runs: int, rng) -> np.ndarray:
-    """Reference implementation most public code uses: materialise every design, lstsq per run and generation."""
-    gen = np.random.default_rng(rng)
-    root = np.sqrt(p.eigs)
-    errors = np.empty(runs)
-    for r in range(runs):
-        w = p.w0.copy()
-        for _ in range(n):
-            X = gen.standard_normal((p.T0, p.d)) * root
-            y = X @ w + p.sigma0 * gen.standard_normal(p.T0)
-            w = np.linalg.lstsq(X, y, rcond=None)[0]
-        X = gen.standard_normal((T, p.d)) * root
-        y = X @ w + p.sigma * gen.standard_normal(T)
-        w_pred = np.linalg.lstsq(X, y, rcond=None)[0]
-        errors[r] = np.sum(p.eigs * (w_pred - p.w0) ** 2)
-    return errors
 
 
 def bench_engine(quick: bool) -> dict:
