@@ -287,6 +287,11 @@ CHART_JS = """(fig) => {
     const src = c.toDataURL();
     for (let i = 0; i < src.length; i += 3) h = (h * 31 + src.charCodeAt(i)) | 0;
   }
+  // the drawn chart is its canvases plus its titles and legend (text in the DOM)
+  for (const e of chart.querySelectorAll('.u-title, .cl-legend')) {
+    const t = e.textContent;
+    for (let i = 0; i < t.length; i++) h = (h * 31 + t.charCodeAt(i)) | 0;
+  }
   const ro = chart.querySelector('.cl-readout');
   return {count: 1, pixels: h, readout: ro ? ro.textContent.trim() : null, frame: chart.dataset.frame,
           draws: +(chart.dataset.draws || 0), redraw_ms: +(chart.dataset.redrawMs || -1),
@@ -304,15 +309,19 @@ def controls(fig):
     return fig.locator(".cl-controls > *")
 
 
+def _text(s: str) -> str:
+    return s.replace("\xa0", " ").strip()   # widgets render option labels with non-breaking spaces
+
+
 def control_label(ctl) -> str:
-    return ctl.locator(".widget-label").first.inner_text().strip()
+    return _text(ctl.locator(".widget-label").first.inner_text())
 
 
 def control_value(ctl) -> str:
     """The value a control shows: a slider's read-out, or a drop-down's selected option."""
     if ctl.locator("select").count():
-        return ctl.locator("select").first.evaluate("s => s.options[s.selectedIndex].text").strip()
-    return ctl.locator(".widget-readout").first.inner_text().strip()
+        return _text(ctl.locator("select").first.evaluate("s => s.options[s.selectedIndex].text"))
+    return _text(ctl.locator(".widget-readout").first.inner_text())
 
 
 def press_slider(slider, key: str) -> None:
@@ -327,7 +336,7 @@ def move_control(ctl) -> str:
     if ctl.locator("select").count():
         select = ctl.locator("select").first
         options = select.locator("option").all_inner_texts()
-        other = next(o for o in options if o.strip() != before)
+        other = next(o for o in options if _text(o) != before)
         select.select_option(label=other)
     elif ctl.locator(".noUi-handle").count():
         press_slider(ctl, "ArrowRight")

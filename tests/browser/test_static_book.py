@@ -149,6 +149,10 @@ def test_no_sideways_scroll_on_a_phone(phone, book_url, html_dir, screenshot_dir
     page = phone.new_page()
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
     page.on("pageerror", lambda e: errors.append(f"uncaught: {e.message}"))
+    source = (html_dir / rel).read_text(encoding="utf-8")
+    redirect = re.search(r'<meta http-equiv="refresh" content="\d+;\s*url=([^"]+)"', source, re.I)
+    if redirect:  # index.html forwards to the first chapter: check the page the reader lands on
+        rel = ((html_dir / rel).parent / redirect.group(1)).resolve().relative_to(html_dir.resolve()).as_posix()
     try:
         page.goto(f"{book_url}/{rel}", wait_until="load")
         bt.wait_for_mathjax(page)
