@@ -9,7 +9,7 @@ from collapse_lib import Problem, isotropic, optimal_lambda, power_law, theory
 from collapse_lib import regularization as rg
 from collapse_lib import strategies as st
 
-from conftest import assert_mc_close, assert_same_mean
+from mc_checks import assert_mc_close, assert_same_mean
 
 
 # --------------------------------------------------------------------------------------------------------------------
