@@ -539,12 +539,12 @@ CASES = {
         "lam": NOT_GRID[:4], "curve": [np.ones((3, 3)), np.array([[1.0, np.nan]])],
         "errors": [np.ones((2, 2)), np.ones(3)]}),
     st.linear_spectrum: (dict(X=np.eye(3), y=np.ones(3)), {
-        "X": [np.ones((3, 3)), np.ones(3), [[np.nan, 1.0], [0.0, 1.0]]], "y": [np.ones(2), np.ones((2, 2, 2))]}),
+        "X": [np.ones((4, 3)), np.ones(3), [[np.nan, 1.0], [0.0, 1.0]]], "y": [np.ones(2), np.ones((2, 2, 2))]}),
     st.kernel_spectrum: (dict(K=np.eye(3), y=np.ones(3)), {"K": [np.ones((2, 3)), np.ones(3)],
                                                            "y": [np.ones(2), [np.nan, 1.0, 1.0]]}),
     st.spectrum_from_eigh: (dict(evals=np.ones(3), evecs=np.eye(3), y=np.ones(3)), {
         "evals": [np.zeros(3), np.ones(2), "abc"], "evecs": [np.eye(2), [[np.nan]]], "y": [np.ones(2)]}),
-    st.linear_weights: (dict(spec=SPEC, V=VEC, lam=[0.1, 1.0]), {"spec": [None], "V": [np.ones((1, 5, 2))],
+    st.linear_weights: (dict(spec=SPEC, P=VEC, lam=[0.1, 1.0]), {"spec": [None], "P": [np.ones((1, 5, 2))],
                                                                   "lam": [-1.0, "abc"]}),
     st.kernel_predictions: (dict(spec=KSPEC, U=UK, K_new=np.ones((2, 6)), lam=[0.1]), {
         "spec": [None], "U": [np.ones((1, 6, 2))], "K_new": [np.ones((2, 5)), "abc"], "lam": [-1.0]}),
@@ -609,3 +609,22 @@ def test_invalid_input_names_the_parameter(func, param, value):
     with pytest.raises(ValueError, match=rf"(?<![\w.]){param}(?!\w)") as err:
         func(**kwargs)
     assert "must" in str(err.value), str(err.value)
+
+
+def test_recovered_fraction_and_holdout_needed(iso_run):
+    res = iso_run
+    F, se = res.recovered("oracle")
+    assert F == pytest.approx(1.0) and se == pytest.approx(0.0, abs=1e-12)
+    assert res.recovered("clean")[0] == pytest.approx(0.0)
+    fractions = [res.recovered(f"holdout {m}")[0] for m in res.m]
+    assert np.all(np.diff(fractions) > 0) and fractions[-1] > 0.9
+    # by hand, and the smallest size reaching 90 %
+    base, hold, orc = (res.choices[k].error for k in ("clean", "holdout 100", "oracle"))
+    assert res.recovered("holdout 100")[0] == pytest.approx((base - hold).mean() / (base - orc).mean())
+    need = res.holdout_needed(0.9)
+    assert need in res.m and res.recovered(f"holdout {need}")[0] >= 0.9
+    assert all(res.recovered(f"holdout {m}")[0] < 0.9 for m in res.m if m < need)
+    with pytest.raises(ValueError, match="against"):
+        res.recovered("gcv", baseline="oracle", against="clean")
+    with pytest.raises(ValueError, match="fraction"):
+        res.holdout_needed(1.5)

@@ -21,8 +21,8 @@ from .. import _validate as check
 from .. import regularization as reg
 from ..problem import Problem
 from ..sampling import bartlett_factor, design, ols_noise
-from ._spectral import Spectrum, _batch, _sizes, choose, gcv_curve, holdout_curves, lam_grid, linear_spectrum, \
-    linear_weights
+from ._spectral import Spectrum, _batch, _from_covariance, _sizes, choose, gcv_curve, holdout_curves, lam_grid, \
+    linear_spectrum, linear_weights
 
 __all__ = ["synthetic_teacher", "downstream_samples", "holdout_residuals", "THEORY_STRATEGIES", "StrategyResult",
            "simulate_strategies"]
@@ -78,7 +78,7 @@ def downstream_samples(p: Problem, T: int, n: int, runs: int, rng=None):
 
 
 def _bartlett_training(gen, p: Problem, w_hat: np.ndarray, T: int) -> tuple[Spectrum, np.ndarray]:
-    """Spectrum and ``V`` of ``s`` downstream sets with ``T >= d + 1`` rows, from sufficient statistics (exact)."""
+    """Spectrum and ``P`` of ``s`` downstream sets with ``T >= d + 1`` rows, from sufficient statistics (exact)."""
     s, d = w_hat.shape
     root = np.sqrt(p.eigs)
     R = bartlett_factor(gen, d, T, s)
@@ -88,8 +88,7 @@ def _bartlett_training(gen, p: Problem, w_hat: np.ndarray, T: int) -> tuple[Spec
     nu, V = np.linalg.eigh(np.swapaxes(RL, 1, 2) @ RL / T)
     Qty = np.einsum("sij,sj->si", RL, w_hat) + g                   # Q^T y
     Xty = np.einsum("sij,si->sj", RL, Qty)                         # X^T y
-    z = np.einsum("sdk,sd->sk", V, Xty) / np.sqrt(T * nu)          # U^T y with U = X V / sqrt(T nu)
-    return Spectrum(nu, z, rest, T), V
+    return _from_covariance(nu, V, np.einsum("sdk,sd->sk", V, Xty) / T, T, rest)
 
 
 def _training(gen, p, w_hat, T, method):
@@ -199,6 +198,30 @@ class StrategyResult:
         diff = self.choices[self._name(name)].error - self.choices[self._name(against)].error
         return float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(diff.size))
 
+    def recovered(self, name: str, baseline: str = "clean", against: str = "oracle") -> tuple[float, float]:
+        """Fraction of the gain of ``against`` over ``baseline`` that strategy ``name`` recovers, and its s.e.
+
+        ``F = mean(E_baseline - E_name) / mean(E_baseline - E_against)`` on the same runs (1: as good as
+        ``against``, 0: no better than ``baseline``); the standard error is the delta-method one of a ratio of
+        paired means. Raises ``ValueError`` when ``against`` gains nothing over ``baseline`` on average.
+        """
+        base = self.choices[self._name(baseline)].error
+        a = base - self.choices[self._name(name)].error
+        b = base - self.choices[self._name(against)].error
+        if b.mean() <= 0:
+            raise ValueError(f"against = {against!r} must beat baseline = {baseline!r} on average to define a gain")
+        F = a.mean() / b.mean()
+        return float(F), float(np.std(a - F * b, ddof=1) / np.sqrt(a.size) / b.mean())
+
+    def holdout_needed(self, fraction: float = 0.9, baseline: str = "clean", against: str = "oracle"):
+        """Smallest hold-out size of :attr:`m` recovering at least ``fraction`` of the gain (:meth:`recovered`), or
+        ``None`` when no size does."""
+        fraction = check.real("fraction", fraction, strict=True, maximum=1.0)
+        for size in sorted(self.m):
+            if self.recovered(f"holdout {size}", baseline, against)[0] >= fraction:
+                return size
+        return None
+
     def holdout(self, m: int) -> reg.Choice:
         """The hold-out strategy with ``m`` clean samples."""
         return self.choices[self._name(f"holdout {m}")]
@@ -267,10 +290,10 @@ def simulate_strategies(p: Problem, T: int, n: int = 0, lam=None, m=(10, 100), r
         for start in range(0, runs, chunk):
             s = min(chunk, runs - start)
             w_hat = synthetic_teacher(p, n, s, gen)
-            spec, V = _training(gen, p, w_hat, T, method)
-            W = linear_weights(spec, V, lam)
+            spec, P = _training(gen, p, w_hat, T, method)
+            W = linear_weights(spec, P, lam)
             grid_err.append(_errors(p.eigs, p.w0, W))
-            extra_err.append(_errors(p.eigs, p.w0, linear_weights(spec, V, extra)))
+            extra_err.append(_errors(p.eigs, p.w0, linear_weights(spec, P, extra)))
             gcv.append(gcv_curve(spec, lam))
             hold.append(holdout_curves(holdout_residuals(gen, p.eigs, p.w0, W, p.sigma, M), m))
     grid_err, extra_err = np.concatenate(grid_err), np.concatenate(extra_err)

@@ -11,7 +11,7 @@ curve over a ``lam`` grid is then a cheap vectorised formula:
   ``(1/T) ||y - H y||^2 / (1 - tr H / T)^2`` for the hat matrix ``H = K (K + T lam I)^-1``, written without the
   cancellation of ``1 - tr H / T`` at small ``lam``;
 * predictions at new inputs ``B (z / (nu + lam))``, with ``B = K_new,train U / T`` for a kernel and
-  ``B = X_new V diag(sqrt(nu / T))`` for linear ridge (``V`` the right singular vectors of ``X``).
+  ``B = X_new X^T U / T`` for linear ridge, whose weights are ``P (z / (nu + lam))`` with ``P = X^T U / T``.
 """
 from __future__ import annotations
 
@@ -173,12 +173,16 @@ def _batch(name, a, ndim, single=True):
 
 
 def linear_spectrum(X, y) -> tuple[Spectrum, np.ndarray]:
-    """Decompose materialised linear training sets: ``Spectrum`` and the right singular vectors ``V``.
+    """Decompose materialised linear training sets: ``Spectrum`` and the feature directions ``P``.
+
+    One ``eigh`` of the smaller Gram matrix (``X X^T / T`` when ``T <= d``, else ``X^T X / T``). Eigenvalues at the
+    rounding level of a nearly singular design (``T`` close to ``d``, steep spectra) are kept as they are (clipped at
+    ``0``): they change a ridge fit only for penalties of that order, far below any grid used in the book.
 
     Parameters
     ----------
     X : array_like, shape (s, T, d) or (T, d)
-        Designs (full column or row rank).
+        Designs.
     y : array_like, shape (s, T) or (T,)
         Labels.
 
@@ -186,23 +190,38 @@ def linear_spectrum(X, y) -> tuple[Spectrum, np.ndarray]:
     -------
     spec : Spectrum
         ``k = min(T, d)`` eigenvalues per run.
-    V : ndarray, shape (s, d, k)
-        Right singular vectors: ridge weights are ``V (sqrt(nu / T) z / (nu + lam))`` (:func:`linear_weights`).
+    P : ndarray, shape (s, d, k)
+        ``X^T U / T`` (``U`` the eigenvectors of ``X X^T``): ridge weights are ``P (z / (nu + lam))``
+        (:func:`linear_weights`).
     """
     X = _batch("X", X, 3)
     y = _batch("y", y, 2)
     if y.shape != X.shape[:2]:
         raise ValueError(f"y must have shape {X.shape[:2]} (one label per row of X), got {y.shape}")
-    T = X.shape[1]
-    U, s_val, Vt = np.linalg.svd(X, full_matrices=False)
-    if np.any(s_val <= 1e-12 * s_val[:, :1]):
-        raise ValueError("X must have full rank min(T, d) (a Gaussian design has it with probability one)")
-    z = np.einsum("stk,st->sk", U, y)
-    if z.shape[1] == T:
-        rest = np.zeros(X.shape[0])           # the eigenvectors span R^T
-    else:
-        rest = np.maximum(np.einsum("st,st->s", y, y) - np.einsum("sk,sk->s", z, z), 0.0)
-    return Spectrum(s_val**2 / T, z, rest, T), np.swapaxes(Vt, 1, 2)
+    T, d = X.shape[1:]
+    Xt = np.swapaxes(X, 1, 2)
+    if T <= d:
+        nu, U = np.linalg.eigh(X @ Xt / T)
+        nu = np.maximum(nu, 0.0)
+        return Spectrum(nu, np.einsum("stk,st->sk", U, y), np.zeros(X.shape[0]), T), (Xt @ U) / T
+    nu, V = np.linalg.eigh(Xt @ X / T)
+    if np.any(nu <= 1e-12 * nu[:, -1:]):
+        raise ValueError("X must have full column rank d when T > d (its least-squares residual defines GCV); "
+                         "a Gaussian design has it with probability one")
+    c = np.einsum("sdk,sd->sk", V, np.einsum("sdt,st->sd", Xt, y)) / T             # V^T X^T y / T
+    spec, P = _from_covariance(nu, V, c, T, rest=np.zeros(X.shape[0]))
+    resid = y - np.einsum("std,sd->st", X, np.einsum("sdk,sk->sd", V, c / spec.nu))   # y minus its OLS fit
+    return spec._replace(rest=np.einsum("st,st->s", resid, resid)), P
+
+
+def _from_covariance(nu, V, c, T, rest):
+    """``Spectrum`` and ``P`` from ``eigh(X^T X / T) = (nu, V)`` and ``c = V^T X^T y / T`` (``T > d``).
+
+    ``z = sqrt(T / nu) c`` are the coordinates of ``y`` along ``U = X V / sqrt(T nu)`` and ``P = V sqrt(nu / T)``;
+    ``nu`` is floored at the rounding level (``1e-15 max nu``) so that ``z`` stays finite.
+    """
+    nu = np.maximum(nu, 1e-15 * nu[:, -1:])
+    return Spectrum(nu, np.sqrt(T / nu) * c, rest, T), V * np.sqrt(nu / T)[:, None, :]
 
 
 def kernel_spectrum(K, y) -> tuple[Spectrum, np.ndarray]:
@@ -272,18 +291,17 @@ def spectrum_from_eigh(evals, evecs, y) -> tuple[Spectrum, np.ndarray]:
     return Spectrum(nu, z, rest, T), vecs * keep[:, None, :]
 
 
-def linear_weights(spec: Spectrum, V, lam) -> np.ndarray:
-    """Ridge weights ``w(lam) = V (sqrt(nu / T) z / (nu + lam))`` in the eigenbasis of ``Sigma``, shape (s, L, d).
+def linear_weights(spec: Spectrum, P, lam) -> np.ndarray:
+    """Ridge weights ``w(lam) = P (z / (nu + lam))`` in the eigenbasis of ``Sigma``, shape (s, L, d).
 
-    ``spec`` and ``V`` (shape (s, d, k)) come from :func:`linear_spectrum` (or the Monte Carlo's training sets).
+    ``spec`` and ``P`` (shape (s, d, k)) come from :func:`linear_spectrum` (or the Monte Carlo's training sets).
     """
     spec = _check_spectrum(spec)
-    V = _batch("V", V, 3, single=False)
-    if V.shape[0] != spec.nu.shape[0] or V.shape[2] != spec.nu.shape[1]:
-        raise ValueError(f"V must have shape (s, d, k) = ({spec.nu.shape[0]}, d, {spec.nu.shape[1]}) to match spec, "
-                         f"got {V.shape}")
-    coef = ridge_coefficients(spec, lam) * np.sqrt(spec.nu / spec.T)[:, None, :]
-    return np.einsum("sdk,slk->sld", V, coef)
+    P = _batch("P", P, 3, single=False)
+    if P.shape[0] != spec.nu.shape[0] or P.shape[2] != spec.nu.shape[1]:
+        raise ValueError(f"P must have shape (s, d, k) = ({spec.nu.shape[0]}, d, {spec.nu.shape[1]}) to match spec, "
+                         f"got {P.shape}")
+    return np.einsum("sdk,slk->sld", P, ridge_coefficients(spec, lam))
 
 
 def kernel_predictions(spec: Spectrum, U, K_new, lam) -> np.ndarray:
