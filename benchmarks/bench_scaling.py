@@ -38,24 +38,6 @@ def sweep_sizes(d: int = D) -> np.ndarray:
     return np.unique(np.round(np.logspace(np.log10(d / 20), np.log10(5 * d), 10)).astype(int))
 
 
-def naive_chain(p, T: int, lam: float, n: int, runs: int, rng) -> np.ndarray:
-    """Reference loop: materialise every design; ``lstsq`` per generation; ridge normal equations downstream."""
-    gen = np.random.default_rng(rng)
-    root = np.sqrt(p.eigs)
-    errors = np.empty(runs)
-    for r in range(runs):
-        w = p.w0.copy()
-        for _ in range(n):
-            X = gen.standard_normal((p.T0, p.d)) * root
-            y = X @ w + p.sigma0 * gen.standard_normal(p.T0)
-            w = np.linalg.lstsq(X, y, rcond=None)[0]
-        X = gen.standard_normal((T, p.d)) * root
-        y = X @ w + p.sigma * gen.standard_normal(T)
-        w_pred = np.linalg.solve(X.T @ X / T + lam * np.eye(p.d), X.T @ y / T)
-        errors[r] = np.sum(p.eigs * (w_pred - p.w0) ** 2)
-    return errors
-
-
 def run_sweep(p, sizes, l_crit: float, runs: int, fn) -> tuple[float, float, dict]:
     """Time ``fn(T, lam, n, runs, seed)`` over the sweep: wall seconds, CPU seconds, mean error per configuration."""
     means = {}
@@ -101,7 +83,7 @@ def main(argv=None) -> dict:
               f"ratio (b)/(a) = {t_batched / t_fast:.1f} ({c_batched / c_fast:.1f})")
 
     t_naive, c_naive, _ = run_sweep(p, sizes, l_crit, args.naive_runs,
-                                    lambda T, lam, n, runs, seed: naive_chain(p, T, lam, n, runs, seed).mean())
+                                    lambda T, lam, n, runs, seed: naive_chain(p, T, n, runs, seed, lam=lam).mean())
     scale = RUNS / args.naive_runs
     out.update(naive_s=t_naive * scale, naive_cpu_s=c_naive * scale, naive_runs_timed=args.naive_runs,
                ratio=t_naive * scale / t_fast, ratio_cpu=c_naive * scale / c_fast)
