@@ -6,6 +6,7 @@
 const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#555555", "#F0E442"];
 const DASHES = [[], [7, 4], [8, 3, 2, 3], [2, 3], [10, 2], [4, 2, 1, 2]];
 const MAX_CONTROLS = 8;
+const PING_TRIES = 10;   // about a minute of asking whether a kernel is there
 
 function color(i) { return PALETTE[((i % PALETTE.length) + PALETTE.length) % PALETTE.length]; }
 function dash(s) { return s.dash === null || s.dash === undefined ? DASHES[s.i % DASHES.length] : DASHES[s.dash % DASHES.length]; }
@@ -305,8 +306,9 @@ function render({ model, el }) {
   const onIndex = () => { draw(); };
   for (let k = 0; k < MAX_CONTROLS; k++) model.on("change:c" + k, onIndex);
   model.on("change:frames", onIndex);
+  let answered = false, pings = 0, pingTimer = 0;   // has a live kernel answered our ping (see below)
   model.on("msg:custom", msg => {
-    if (msg.type === "pong") rerun.hidden = !model.get("rerun");
+    if (msg.type === "pong") { answered = true; rerun.hidden = !model.get("rerun"); }
     else if (msg.type === "frame") { liveFrame = msg.frame; liveKey = msg.index; draw(); }
   });
   rerun.addEventListener("click", () => {
@@ -325,8 +327,15 @@ function render({ model, el }) {
   });
   draw();
   ro.observe(root);
-  if (model.get("rerun")) model.send({ type: "ping" });
-  return () => { ro.disconnect(); plots.forEach(p => p.u && p.u.destroy()); };
+  // A ping sent while the page is still connecting to its kernel can be lost, so ask again (2, 4, 8, 8, ... s apart)
+  // until the kernel answers; a static page has no kernel and simply never answers.
+  const ping = () => {
+    if (answered || pings >= PING_TRIES) return;
+    model.send({ type: "ping" });
+    pingTimer = setTimeout(ping, 1000 * Math.min(2 ** ++pings, 8));
+  };
+  if (model.get("rerun")) ping();
+  return () => { clearTimeout(pingTimer); ro.disconnect(); plots.forEach(p => p.u && p.u.destroy()); };
 }
 
 export default { render };

@@ -39,7 +39,7 @@ def _wait_rendered(page, expected: int | None):
 def rerun_live(fig, timeout_s: float = 30.0) -> dict:
     """Click the figure's re-run button (shown only when a kernel answered) and wait for the kernel's new frame."""
     button = fig.locator(".cl-rerun")
-    button.wait_for(state="visible", timeout=30_000)
+    button.wait_for(state="visible", timeout=75_000)
     before = bt.chart_state(fig)
     button.click()
     after = bt.wait_for_change(fig, before, timeout_s)
