@@ -16,8 +16,8 @@ from .. import regularization as reg
 from ..kernel_chain import fit_errors, fitted_set
 from ..kernels import KernelPool, empirical_problem
 from ..problem import Problem
-from ._linear_mc import StrategyResult
-from ._spectral import _sizes, choose, gcv_curve, holdout_curves, kernel_predictions, lam_grid, spectrum_from_eigh
+from ._linear_mc import StrategyResult, _strategy_result
+from ._spectral import _sizes, gcv_curve, holdout_curves, kernel_predictions, lam_grid, spectrum_from_eigh
 
 __all__ = ["KERNEL_THEORY_STRATEGIES", "simulate_kernel_strategies"]
 
@@ -103,15 +103,4 @@ def simulate_kernel_strategies(pool: KernelPool, T: int, T0: int = 500, n: int =
         y_v = pool.f[v] + sigma * gen.standard_normal(M)
         pred = kernel_predictions(spec, U, fs.K_pool[v], lam)[0]                    # (M, L)
         hold[r] = holdout_curves((y_v[:, None] - pred)[None], m)[0]
-    choices = {name: reg.Choice(np.full(runs, lam_k), extra_err[:, k]) for k, (name, lam_k) in
-               enumerate(theory_lams.items())}
-    choices["gcv"] = choose(lam, gcv, grid_err)
-    choices["hindsight"] = choose(lam, grid_err, grid_err)
-    best = int(np.argmin(grid_err.mean(axis=0)))
-    choices["best fixed"] = reg.Choice(np.full(runs, lam[best]), grid_err[:, best].copy())
-    for i, size in enumerate(m):
-        choices[f"holdout {size}"] = choose(lam, hold[:, i, :], grid_err)
-    for c in choices.values():
-        for a in c:
-            a.setflags(write=False)
-    return StrategyResult(lam=lam, grid_errors=grid_err, choices=choices, m=m, seed=rng)
+    return _strategy_result(lam, grid_err, theory_lams, extra_err, gcv, hold, m, rng, best_fixed=True)

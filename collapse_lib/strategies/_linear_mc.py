@@ -231,6 +231,29 @@ def _errors(eigs, w0, W):
     return np.sum(eigs * (W - w0) ** 2, axis=-1)
 
 
+def _strategy_result(lam, grid_err, theory_lams, extra_err, gcv, hold, m, seed, best_fixed=False) -> StrategyResult:
+    """Every strategy's choice from the curves of the runs, as a read-only :class:`StrategyResult`.
+
+    ``grid_err``, ``gcv`` (runs, L) and ``hold`` (runs, len(m), L) are on the grid ``lam``; ``extra_err[:, k]``
+    (runs, K) is the error at the ``k``-th penalty of ``theory_lams`` (name -> penalty). ``best_fixed`` adds
+    ``"best fixed"``: the grid penalty with the smallest mean error over the runs.
+    """
+    runs = grid_err.shape[0]
+    choices = {name: reg.Choice(np.full(runs, lam_k), extra_err[:, k]) for k, (name, lam_k) in
+               enumerate(theory_lams.items())}
+    choices["gcv"] = choose(lam, gcv, grid_err)
+    choices["hindsight"] = choose(lam, grid_err, grid_err)
+    if best_fixed:
+        best = int(np.argmin(grid_err.mean(axis=0)))
+        choices["best fixed"] = reg.Choice(np.full(runs, lam[best]), grid_err[:, best].copy())
+    for i, size in enumerate(m):
+        choices[f"holdout {size}"] = choose(lam, hold[:, i, :], grid_err)
+    for c in choices.values():
+        for a in c:
+            a.setflags(write=False)
+    return StrategyResult(lam=lam, grid_errors=grid_err, choices=choices, m=m, seed=seed)
+
+
 def simulate_strategies(p: Problem, T: int, n: int = 0, lam=None, m=(10, 100), runs: int = 100, rng=None,
                         beta: float = 2.0, r: float = 0.375, fixed_lam: float = 1e-6,
                         method: str = "auto") -> StrategyResult:
@@ -298,13 +321,4 @@ def simulate_strategies(p: Problem, T: int, n: int = 0, lam=None, m=(10, 100), r
             hold.append(holdout_curves(holdout_residuals(gen, p.eigs, p.w0, W, p.sigma, M), m))
     grid_err, extra_err = np.concatenate(grid_err), np.concatenate(extra_err)
     gcv, hold = np.concatenate(gcv), np.concatenate(hold)
-    choices = {name: reg.Choice(np.full(runs, lam_k), extra_err[:, k]) for k, (name, lam_k) in
-               enumerate(theory_lams.items())}
-    choices["gcv"] = choose(lam, gcv, grid_err)
-    choices["hindsight"] = choose(lam, grid_err, grid_err)
-    for i, size in enumerate(m):
-        choices[f"holdout {size}"] = choose(lam, hold[:, i, :], grid_err)
-    for c in choices.values():
-        for a in c:
-            a.setflags(write=False)
-    return StrategyResult(lam=lam, grid_errors=grid_err, choices=choices, m=m, seed=rng)
+    return _strategy_result(lam, grid_err, theory_lams, extra_err, gcv, hold, m, rng)
