@@ -192,3 +192,15 @@ def rng(value) -> np.random.Generator:
     except (TypeError, ValueError):
         raise ValueError(f"rng must be None, an int seed >= 0, a SeedSequence or a numpy Generator, got {value!r}") from None
 
+
+
+def real_array(name: str, value, what: str = "an array of real numbers") -> np.ndarray:
+    """``value`` as a float array of any shape, refusing strings, booleans and complex numbers (never truncated).
+
+    Finiteness and shape are left to the caller. The message names the refused kind without printing the array.
+    """
+    if isinstance(value, np.ndarray) and value.dtype.kind not in "iufO":
+        kinds = {"c": "complex numbers", "b": "booleans", "U": "strings", "S": "strings"}
+        raise ValueError(f"{name} must be {what}, got {kinds.get(value.dtype.kind, value.dtype.name)} "
+                         f"(dtype {value.dtype}, shape {value.shape})")
+    return _float_array(name, value, what)

@@ -35,18 +35,27 @@ KERNELS = ("rbf", "polynomial")
 # kernels
 
 
-def _matrix(name: str, X, p: int | None = None) -> np.ndarray:
-    try:
-        X = np.asarray(X, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a 2-D array of numbers") from None
+def _matrix(name: str, X, p: int | None = None, rows: int | None = None) -> np.ndarray:
+    """A non-empty finite real 2-D array with every ``|entry| <= 1e100`` (so squared norms and products stay finite)."""
+    X = check.real_array(name, X, "a 2-D array of real numbers")
     if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{name} must be a non-empty 2-D array (rows = inputs), got shape {X.shape}")
     if p is not None and X.shape[1] != p:
-        raise ValueError(f"{name} must have {p} columns like X, got shape {X.shape}")
+        raise ValueError(f"{name} must have {p} columns, got shape {X.shape}")
+    if rows is not None and X.shape[0] != rows:
+        raise ValueError(f"{name} must have {rows} rows, got shape {X.shape}")
     if not np.all(np.isfinite(X)):
         raise ValueError(f"{name} must contain only finite values")
+    if np.any(np.abs(X) > check.MAX_SCALE2):
+        raise ValueError(f"{name} must have every |entry| <= {check.MAX_SCALE2:g} (larger ones overflow float64 "
+                         f"once squared and summed), got {np.abs(X).max():g}")
     return X
+
+
+def _power_of_two_scale(*arrays) -> float:
+    """A power of two ``s`` with ``max |entry| / s`` in ``[0.5, 1)`` (``1`` for all-zero arrays): exact rescaling."""
+    top = max(float(np.abs(a).max()) for a in arrays)
+    return 1.0 if top == 0 else float(np.ldexp(1.0, np.frexp(top)[1]))
 
 
 def _sq_dists(X: np.ndarray, Z: np.ndarray) -> np.ndarray:
@@ -79,8 +88,10 @@ def median_bandwidth(X, max_points: int = 1000) -> float:
     if X.shape[0] < 2:
         raise ValueError(f"X needs at least 2 rows for the median heuristic, got {X.shape[0]}")
     S = X[_spread_rows(X.shape[0], max_points)]
+    s = _power_of_two_scale(S)                 # exact rescaling: tiny inputs do not underflow when squared
+    S = S / s
     iu = np.triu_indices(S.shape[0], k=1)
-    h = float(np.median(np.sqrt(_sq_dists(S, S)[iu])))
+    h = float(np.median(np.sqrt(_sq_dists(S, S)[iu]))) * s
     if h <= 0:
         raise ValueError("median heuristic gives bandwidth 0 (more than half the rows coincide); pass bandwidth > 0")
     return h
@@ -97,16 +108,26 @@ def rbf_kernel(X, Z=None, bandwidth: float | None = None) -> np.ndarray:
     Z : array_like, shape (m, p), optional
         Second set of inputs (default ``X``).
     bandwidth : float, optional
-        ``h > 0``; default :func:`median_bandwidth` of ``X``.
+        ``h > 0`` (any finite positive float); default :func:`median_bandwidth` of ``X``.
 
     Returns
     -------
     ndarray, shape (n, m)
+        Entries in ``[0, 1]``. Inputs are rescaled by an exact power of two and the exponent is formed as
+        ``(d^2 / h) / h / 2``, so a tiny or huge ``h`` gives the limits (``0`` off the coincident pairs, ``1``) and
+        never ``0/0 = nan``.
     """
     X = _matrix("X", X)
     Z = X if Z is None else _matrix("Z", Z, X.shape[1])
     h = median_bandwidth(X) if bandwidth is None else check.real("bandwidth", bandwidth, strict=True)
-    return np.exp(-_sq_dists(X, Z) / (2.0 * h * h))
+    s = _power_of_two_scale(X, Z)
+    d2 = _sq_dists(X / s, Z / s)                         # squared distances in units of s (exact rescaling)
+    hs = h / s
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
+        arg = (d2 / hs) / hs / 2.0                        # may overflow to inf: exp(-inf) = 0, the limit
+    arg[d2 == 0] = 0.0                                   # coincident inputs: k = 1 even if h / s underflowed
+    with np.errstate(under="ignore"):
+        return np.exp(-arg)
 
 
 def polynomial_kernel(X, Z=None, degree: int = 3, scale: float | None = None, coef0: float = 1.0) -> np.ndarray:
@@ -120,7 +141,7 @@ def polynomial_kernel(X, Z=None, degree: int = 3, scale: float | None = None, co
     Z : array_like, shape (m, p), optional
         Second set of inputs (default ``X``).
     degree : int
-        ``>= 1``.
+        ``>= 1``; the entries must stay below ``1.8e308`` (else ``ValueError``).
     scale : float, optional
         ``s > 0``; default the median of ``||x||^2`` over the rows of ``X`` (so a typical ``x . x / s`` is 1).
     coef0 : float
@@ -139,7 +160,11 @@ def polynomial_kernel(X, Z=None, degree: int = 3, scale: float | None = None, co
         if scale <= 0:
             raise ValueError("median squared norm of X is 0; pass scale > 0")
     scale = check.real("scale", scale, strict=True)
-    return (X @ Z.T / scale + coef0) ** degree
+    with np.errstate(over="ignore", invalid="ignore"):
+        K = (X @ Z.T / scale + coef0) ** degree
+    check.finite_result("the polynomial kernel", (K,), f"(x . z / scale + coef0)^degree overflows with degree = "
+                        f"{degree}, scale = {scale:g}, coef0 = {coef0:g}; decrease degree or coef0, or increase scale")
+    return K
 
 
 _KERNEL_FUNCS = {"rbf": (rbf_kernel, ("bandwidth",)), "polynomial": (polynomial_kernel, ("degree", "scale", "coef0"))}
@@ -197,9 +222,9 @@ def _gram(K_train) -> np.ndarray:
 
 
 def _labels(y, T: int) -> np.ndarray:
-    y = np.asarray(y, dtype=float)
-    if y.ndim not in (1, 2) or y.shape[0] != T:
-        raise ValueError(f"y must have shape ({T},) or ({T}, k) to match K_train, got {y.shape}")
+    y = check.real_array("y", y, "an array of real labels")
+    if y.ndim not in (1, 2) or y.shape[0] != T or (y.ndim == 2 and y.shape[1] == 0):
+        raise ValueError(f"y must have shape ({T},) or ({T}, k) with k >= 1 to match K_train, got {y.shape}")
     if not np.all(np.isfinite(y)):
         raise ValueError("y must contain only finite values")
     return y
@@ -218,21 +243,32 @@ def kernel_ridge(K_train, y, lam: float) -> np.ndarray:
     y : array_like, shape (T,) or (T, k)
         Labels (several label vectors at once as columns).
     lam : float
-        Ridge penalty, ``>= 0``; ``0`` needs a numerically non-singular ``K_train``.
+        Ridge penalty: ``0`` (needs a numerically non-singular ``K_train``) or in ``[1e-300, 1.8e308]`` (any finite
+        float; where ``T lam`` would overflow the system is solved as ``(K / (T lam) + I) (T lam alpha) = y``).
 
     Returns
     -------
     ndarray, shape like ``y``
+        ``ValueError`` if the coefficients are not representable in float64 (huge ``y`` with a tiny ``lam``).
     """
     K = _gram(K_train)
     T = K.shape[0]
     y = _labels(y, T)
-    lam = check.real("lam", lam)
-    A = K + T * lam * np.eye(T)
+    lam = float(check.penalties("lam", check.real("lam", lam)))
+    with np.errstate(over="ignore"):
+        big = not np.isfinite(T * lam)
+    A = (K / lam / T + np.eye(T)) if big else K + T * lam * np.eye(T)
     try:
-        return scipy.linalg.solve(A, y, assume_a="pos")
+        with np.errstate(over="ignore", invalid="ignore"):
+            alpha = scipy.linalg.solve(A, y, assume_a="pos")
     except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
         raise ValueError(f"K_train + T lam I is singular or not positive definite (lam = {lam}); use lam > 0") from None
+    if big:
+        with np.errstate(under="ignore"):
+            alpha = alpha / lam / T
+    check.finite_result("the kernel ridge coefficients", (alpha,), f"|y| is too large for lam = {lam:g}; "
+                        "increase lam or rescale y")
+    return alpha
 
 
 def kernel_ridge_path(evals, evecs, y, lam) -> np.ndarray:
@@ -246,24 +282,28 @@ def kernel_ridge_path(evals, evecs, y, lam) -> np.ndarray:
         Its eigenvectors (columns).
     y : array_like, shape (T,) or (T, k)
     lam : float or array_like, shape (L,)
-        Penalties, ``>= 0``; every ``evals + T lam`` must be ``> 1e-10 max(evals)``.
+        Penalties: ``0`` or in ``[1e-300, 1.8e308]`` (any finite float); every ``evals + T lam`` must be
+        ``> 1e-10 max(evals)``. Formed as ``(V^T y / T) / (evals / T + lam)``, so ``T lam`` never overflows.
 
     Returns
     -------
     ndarray, shape (L,) + y.shape
         ``alpha[l] = (K + T lam_l I)^{-1} y`` (the leading axis is dropped for a scalar ``lam``).
     """
-    evals = check.vector("evals", evals)
-    V = _matrix("evecs", evecs, evals.size)
+    evals = check.vector("evals", evals, maximum_abs=check.MAX_SCALE2)
     T = evals.size
+    V = _matrix("evecs", evecs, T, rows=T)
     y = _labels(y, T)
-    lams = check.reals("lam", lam)
-    den = evals[None, :] + T * np.atleast_1d(lams)[:, None]                    # (L, T)
-    if np.any(den <= 1e-10 * max(float(evals.max()), 1e-300)):
+    lams = check.penalties("lam", lam)
+    den = evals[None, :] / T + np.atleast_1d(lams)[:, None]                    # (L, T): (evals + T lam) / T
+    if np.any(den <= 1e-10 * max(float(evals.max()), 1e-300) / T):
         raise ValueError("K_train + T lam I is numerically singular for some lam; use larger lam")
-    c = V.T @ y                                                                # (T,) or (T, k)
-    coef = (c[None] / den) if y.ndim == 1 else (c[None] / den[:, :, None])
-    alpha = np.einsum("ij,lj...->li...", V, coef)
+    c = V.T @ y / T                                                            # (T,) or (T, k)
+    with np.errstate(over="ignore", under="ignore"):
+        coef = (c[None] / den) if y.ndim == 1 else (c[None] / den[:, :, None])
+        alpha = np.einsum("ij,lj...->li...", V, coef)
+    check.finite_result("the kernel ridge coefficients", (alpha,), f"|y| is too large for lam = {lams.min():g}; "
+                        "increase lam or rescale y")
     return alpha[0] if lams.ndim == 0 else alpha
 
 
@@ -437,14 +477,20 @@ def power_law_fit(values, lo: int = 1, hi: int | None = None) -> PowerLawFit:
     x, z = np.log(j), np.log(w)
     slope, icpt = np.polyfit(x, z, 1)
     resid = z - (icpt + slope * x)
-    r2 = 1.0 - float(resid @ resid) / float(((z - z.mean()) ** 2).sum())
-    return PowerLawFit(exponent=float(-slope), prefactor=float(np.exp(icpt)), lo=lo, hi=hi, r2=r2)
+    ss_tot = float(((z - z.mean()) ** 2).sum())
+    r2 = 1.0 if ss_tot == 0 else 1.0 - float(resid @ resid) / ss_tot     # constant values: an exact fit
+    with np.errstate(over="ignore", under="ignore"):
+        prefactor = float(np.exp(icpt))
+    check.finite_result("the fitted prefactor", (prefactor,), f"log prefactor = {icpt:.6g} exceeds 709; "
+                        "rescale values")
+    return PowerLawFit(exponent=float(-slope), prefactor=prefactor, lo=lo, hi=hi, r2=r2)
 
 
 def tail_sums(theta) -> np.ndarray:
     """``sum_{k >= j} theta_k^2`` for every ``j`` (shape (n,)): a smooth summary of the target's coefficients.
 
-    For a source condition ``theta_j^2 ~ j^(-1 - 2 beta r)`` it decays like ``j^(-2 beta r)``.
+    For a source condition ``theta_j^2 ~ j^(-1 - 2 beta r)`` it decays like ``j^(-2 beta r)``. Every
+    ``|theta_j| <= 1e50`` (so the squares and their sums stay finite).
     """
-    theta = check.vector("theta", theta)
+    theta = check.vector("theta", theta, maximum_abs=check.MAX_SCALE)
     return np.cumsum((theta**2)[::-1])[::-1]

@@ -43,6 +43,13 @@ _PER_RUN_MIN_DIM = 48
 _SINGLE_THREAD_MAX_D = 256
 _blas_controller = ThreadpoolController()
 
+#: Largest eigenvalue ratio ``max(eigs) / min(eigs)`` accepted for a stage that materialises its design (fewer than
+#: ``d`` samples, or ``method="plain"``): its normal equations ``X^T X`` or Gram matrix ``X X^T`` carry the spread of
+#: the spectrum, and beyond ``1e13`` they are singular in float64 (a 1e-100 .. 1e100 spectrum made LAPACK fail).
+#: The sufficient-statistic samplers (stages with ``>= d`` samples under ``"auto"`` / ``"bartlett"``) accept the
+#: whole range ``[1e-100, 1e100]`` of :class:`~collapse_lib.Problem`.
+EIG_SPREAD_MAX_DESIGN = 1e13
+
 
 def _blas_threads(d: int):
     """Context limiting BLAS to one thread for small ``d`` (restored on exit)."""
@@ -215,17 +222,36 @@ def _check_common(p, T, lam, n, runs, method, progress=False):
     runs = check.integer("runs", runs, minimum=2)
     if method not in ("auto", "bartlett", "plain"):
         raise ValueError(f"method must be 'auto', 'bartlett' or 'plain', got {method!r}")
+    stages = [(name, v) for name, v in (("T0", p.T0 if n else None), ("T", T)) if v is not None]
     if method == "bartlett":
-        small = [(name, v) for name, v in (("T0", p.T0 if n else None), ("T", T)) if v is not None and v < p.d]
+        small = [(name, v) for name, v in stages if v < p.d]
         if small:
             name, v = small[0]
             raise ValueError(f"{name} must be >= d = {p.d} for method='bartlett' (the sampler needs T >= d), "
                              f"got {v}; use method='auto' or 'plain'")
+    materialised = [(name, v) for name, v in stages if method == "plain" or v < p.d]
+    spread = float(p.eigs.max() / p.eigs.min())
+    if materialised and spread > EIG_SPREAD_MAX_DESIGN:
+        name, v = materialised[0]
+        how = "method='plain'" if method == "plain" else f"{name} = {v} < d = {p.d} samples"
+        raise ValueError(f"eigs must span a ratio max/min <= {EIG_SPREAD_MAX_DESIGN:g} for a stage that materialises "
+                         f"its design ({how}): its Gram matrix is singular in float64 beyond it; got a ratio "
+                         f"{spread:.3g}. Use stages with >= d samples and method='auto' (any spectrum in "
+                         f"[{check.EIG_MIN:g}, {check.EIG_MAX:g}]) or a narrower spectrum")
     return T, lam_arr, n, runs
 
 
 def _run_chain(p: Problem, T, lam: np.ndarray, n: int, runs: int, rng, method: str, progress: bool,
                record: bool) -> np.ndarray:
+    try:
+        return _run_chain_unguarded(p, T, lam, n, runs, rng, method, progress, record)
+    except np.linalg.LinAlgError as err:        # a last guard: the bounds of _check_common should prevent it
+        raise ValueError(f"a fit of the chain was singular in float64 ({err}): narrow the spectrum p.eigs (max/min "
+                         f"= {p.eigs.max() / p.eigs.min():.3g}) or increase lam") from None
+
+
+def _run_chain_unguarded(p: Problem, T, lam: np.ndarray, n: int, runs: int, rng, method: str, progress: bool,
+                         record: bool) -> np.ndarray:
     gen = check.rng(rng)
     d = p.d
     fast = {m: (method == "bartlett" or (method == "auto" and m >= d)) for m in (p.T0, T) if m is not None}
@@ -259,6 +285,8 @@ def _run_chain(p: Problem, T, lam: np.ndarray, n: int, runs: int, rng, method: s
             if not record:
                 errors[start:start + s, 0] = downstream(w)
     bar.close()
+    check.finite_result("a simulated test error", (errors,), "a fit was numerically singular; narrow the spectrum "
+                        "p.eigs or increase lam")
     return errors
 
 
@@ -285,7 +313,9 @@ def simulate(p: Problem, T: int | None = None, lam=0.0, n: int = 0, runs: int = 
         ``"auto"`` uses the exact sufficient-statistic sampler (Bartlett decomposition; for an OLS stage its
         ``O(d)`` form :func:`~collapse_lib.sampling.ols_noise`) wherever a stage has ``>= d`` samples, and
         materialises the design elsewhere. ``"bartlett"`` insists on the former (every stage needs ``>= d``
-        samples), ``"plain"`` always materialises the design (the reference).
+        samples), ``"plain"`` always materialises the design (the reference). A stage that materialises its
+        design needs ``max(p.eigs) / min(p.eigs) <= 1e13`` (:data:`EIG_SPREAD_MAX_DESIGN`; its Gram matrix is
+        singular in float64 beyond), else ``ValueError``; the samplers accept every spectrum :class:`Problem` does.
     progress : bool
         Show a progress bar (tqdm).
 

@@ -11,7 +11,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from collapse_lib import Problem, _validate, isotropic, power_law, sampling, simulate, simulate_gaussian_chain, theory
+from collapse_lib import (Problem, _validate, isotropic, kernels, power_law, sampling, simulate,
+                          simulate_gaussian_chain, simulate_generations, theory)
+from collapse_lib.kernel_theory import ridge_chain_test_error
 
 
 def approx(expected, rel):
@@ -154,7 +156,8 @@ def test_simulate_is_finite_at_the_corners_of_the_accepted_ranges():
             p = Problem(eigs=eigs, w0=w0, sigma=1e50, sigma0=1e50, T0=d + 2)
             for T in (d + 1, 50):
                 for lam in (0.0, 1.0, 1e250):
-                    for method in ("auto", "plain"):
+                    # method='plain' materialises the design: only spectra with max/min <= 1e13 (refused above)
+                    for method in ("auto", "plain") if eigs.max() / eigs.min() <= 1e13 else ("auto",):
                         res = simulate(p, T=T, lam=lam, n=2, runs=3, rng=1, method=method)
                         assert np.all(np.isfinite(res.errors)) and np.isfinite(res.sem)
 
@@ -322,3 +325,146 @@ def test_accumulate_fresh_error_for_huge_n_needs_no_array():
     assert theory.accumulate_fresh_error(d=10, T=30, sigma=1.0, n=3 * 10**6) == pytest.approx(direct, rel=1e-13)
     huge = theory.accumulate_fresh_error(d=10, T=30, sigma=1.0, n=10**12)
     assert direct < huge < direct * (1 + 1e-6)
+
+
+# ---------------------------------------------------------------- kernels: huge lam, tiny bandwidth, complex labels
+KX = np.random.default_rng(3).standard_normal((15, 2))
+KK = kernels.rbf_kernel(KX, bandwidth=1.0)
+KY = np.random.default_rng(4).standard_normal(15)
+
+
+@pytest.mark.parametrize("lam", [1e300, 1e308, 1.79e308])
+def test_kernel_ridge_huge_lam_is_y_over_T_lam(lam):
+    # T lam overflowed to inf in K + T lam I: the solve returned nan. For huge lam, alpha = y / (T lam) (1 + O(1/lam)).
+    T = KY.size
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for alpha in (kernels.kernel_ridge(KK, KY, lam),
+                      kernels.kernel_ridge_path(*np.linalg.eigh(KK), KY, [1e-2, lam])[1]):
+            assert np.all(np.isfinite(alpha)) and np.any(alpha != 0)
+            # y / (T lam) ~ 1e-310 is sub-normal in float64: about 13 significant digits left
+            np.testing.assert_allclose(alpha * T * lam / KY, 1.0, rtol=1e-9)
+
+
+def test_kernel_ridge_stable_forms_agree_with_the_direct_solve():
+    # The rewritten path (c / T) / (evals / T + lam) is the same formula at ordinary penalties.
+    evals, V = np.linalg.eigh(KK)
+    for lam in (1e-6, 1e-2, 3.0):
+        direct = np.linalg.solve(KK + KY.size * lam * np.eye(KY.size), KY)
+        np.testing.assert_allclose(kernels.kernel_ridge(KK, KY, lam), direct, rtol=1e-9)
+        np.testing.assert_allclose(kernels.kernel_ridge_path(evals, V, KY, lam), direct, rtol=1e-8)
+
+
+@pytest.mark.parametrize("h", [1e-300, 1e-160, 5e-324, 1e300, 1.7e308])
+def test_rbf_kernel_extreme_bandwidth_gives_its_limits(h):
+    # 2 h^2 underflowed to 0 (h = 1e-300): 0/0 = nan on the diagonal. Limits: identity (tiny h), all ones (huge h).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        K = kernels.rbf_kernel(KX, bandwidth=h)
+    np.testing.assert_array_equal(K, np.eye(len(KX)) if h < 1 else np.ones((len(KX), len(KX))))
+
+
+def test_rbf_kernel_and_median_bandwidth_are_scale_free_for_tiny_inputs():
+    # Squared distances of inputs ~1e-200 underflowed to 0 ("more than half the rows coincide"). Exact
+    # power-of-two rescaling: the kernel of (s X, s h) equals the kernel of (X, h).
+    s = 2.0**-700
+    assert kernels.median_bandwidth(KX * s) == approx(kernels.median_bandwidth(KX) * s, rel=1e-15)
+    np.testing.assert_allclose(kernels.rbf_kernel(KX * s), kernels.rbf_kernel(KX), rtol=1e-14)
+    with raises_naming("X", "1e+100"):
+        kernels.rbf_kernel(KX * 1e200)                     # was nan (X**2 overflowed): now refused
+
+
+def test_kernels_refuse_complex_and_boolean_arrays():
+    # np.asarray(.., dtype=float) truncated complex labels (imaginary part dropped, a ComplexWarning only).
+    evals, V = np.linalg.eigh(KK)
+    cases = [("y", lambda: kernels.kernel_ridge(KK, KY + 1j, 1.0)),
+             ("K_train", lambda: kernels.kernel_ridge(KK + 0j, KY, 1.0)),
+             ("y", lambda: kernels.kernel_ridge_path(evals, V, KY.astype(complex), 1.0)),
+             ("evecs", lambda: kernels.kernel_ridge_path(evals, V + 0j, KY, 1.0)),
+             ("X", lambda: kernels.rbf_kernel(KX + 1j, bandwidth=1.0)),
+             ("Z", lambda: kernels.polynomial_kernel(KX, KX.astype(complex))),
+             ("X", lambda: kernels.rbf_kernel(KX > 0, bandwidth=1.0))]
+    for name, f in cases:
+        with raises_naming(name, "real"):
+            f()
+
+
+def test_kernel_shapes_and_overflows_are_value_errors():
+    evals, V = np.linalg.eigh(KK)
+    with raises_naming("evecs", "15 rows"):                  # was numpy's matmul error, naming no parameter
+        kernels.kernel_ridge_path(evals, V[:5], KY, 1.0)
+    with raises_naming("y", "k >= 1"):                       # an empty (T, 0) label matrix
+        kernels.kernel_ridge(KK, np.zeros((15, 0)), 1.0)
+    with raises_naming("degree", "scale"):                    # (x.z + 1)^1000 overflowed to inf
+        kernels.polynomial_kernel(KX * 10, scale=1.0, degree=1000)
+    with raises_naming("lam", "1e-300"):
+        kernels.kernel_ridge(KK, KY, 1e-320)
+    with raises_naming("theta", "1e+50"):                    # theta^2 overflowed
+        kernels.tail_sums([1e200, 1.0])
+    fit = kernels.power_law_fit(np.full(6, 2.0))              # constant values: was ZeroDivisionError in R^2
+    assert fit.r2 == 1.0 and abs(fit.exponent) < 1e-12 and fit.prefactor == approx(2.0, rel=1e-12)
+    with pytest.raises(ValueError, match="prefactor"):
+        kernels.power_law_fit([1e308, 1e300, 1e-300, 1e-308])
+
+
+# ---------------------------------------------------------------- ridge_chain_test_error: huge penalties, T = d, n
+RP = power_law(d=60, beta=1.5, sigma=0.5, sigma0=1.0, T0=200)
+
+
+@pytest.mark.parametrize("lam", [1e155, 1e300, 1e308, 1.79e308])
+def test_ridge_chain_huge_lam_tends_to_the_null_predictor(lam):
+    # kappa^2 and (mu + kappa)^2 overflowed from lam ~ 1e154: nan. The limit of the downstream fit is w = 0.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for n in (0, 3):
+            e = ridge_chain_test_error(RP, T=40, lam=lam, n=n, lam0=1e-3)
+            assert e.total == approx(RP.signal, rel=1e-12) and e.bias == approx(RP.signal, rel=1e-12)
+            assert 0 <= e.variance < 1e-300
+        # a huge generator penalty: every generator predicts 0, the chain forgets w0 (mean factor r0^n = 0)
+        g = ridge_chain_test_error(RP, T=40, lam=1e-2, n=2, lam0=lam)
+        assert np.isfinite(g.total) and g.total == approx(RP.signal + ridge_chain_test_error(
+            RP.replace(w0=np.zeros(RP.d)), T=40, lam=1e-2).total, rel=1e-10)
+
+
+def test_ridge_chain_stable_form_equals_r3_at_ordinary_values():
+    # lam0 = 0, T0 > d: R3 with T0 - d in place of T0 - d - 1 (the docstring's reduction) -- the rewrite is the
+    # same formula.
+    for T, lam in [(30, 1e-3), (59, 0.1), (200, 1.0)]:
+        e = ridge_chain_test_error(RP, T=T, lam=lam, n=2)
+        r3 = theory.ridge_test_error(RP.replace(T0=RP.T0 + 1), T=T, lam=lam, n=2)
+        np.testing.assert_allclose([e.bias, e.variance, e.total], [r3.bias, r3.variance, r3.total], rtol=1e-10)
+
+
+def test_ridge_chain_at_T_equals_d_tiny_lam_is_finite_and_n_is_bounded():
+    # T - df_2 cancelled to 0 at T = d, lam = 1e-300: division by zero (inf). Now summed without cancellation,
+    # and equal to R3 there.
+    e = ridge_chain_test_error(RP, T=60, lam=1e-30, n=1)
+    assert np.isfinite(e.total) and e.total == approx(theory.ridge_test_error(RP.replace(T0=201), T=60, lam=1e-30,
+                                                                              n=1).total, rel=1e-8)
+    with raises_naming("lam", "T = d"):
+        ridge_chain_test_error(RP, T=60, lam=0.0)
+    with raises_naming("n", "1000000"):                       # n = 2**53 looped for days
+        ridge_chain_test_error(RP, T=40, lam=1e-2, n=2**53)
+    with raises_naming("lam0", "1e-300"):
+        ridge_chain_test_error(RP, T=40, lam=1e-2, n=1, lam0=1e-310)
+    with raises_naming("lam", "real"):
+        ridge_chain_test_error(RP, T=40, lam=np.array([1e-2 + 1j]))
+
+
+# ---------------------------------------------------------------- simulate: extreme eigenvalue spreads
+def test_simulate_refuses_a_wide_spectrum_where_it_materialises_the_design():
+    # eigs 1e100 .. 1e-100 with T < d: X X^T singular in float64, numpy raised LinAlgError "Singular matrix";
+    # method='plain' with T > d gave inf test errors. Now a ValueError naming eigs and the ratio bound.
+    eigs = np.logspace(100, -100, 8)
+    p = Problem(eigs=eigs, w0=np.full(8, 1e-51), T0=10)
+    for call in (lambda: simulate(p, T=4, lam=1e-3, runs=3, rng=1),
+                 lambda: simulate(p, T=24, lam=[0.0, 1e-3], runs=3, rng=1, method="plain"),
+                 lambda: simulate_generations(p.replace(T0=4), T=20, n=2, runs=3, rng=1)):
+        with raises_naming("eigs", "max/min <= 1e+13"):
+            call()
+    # the samplers (every stage with >= d samples) accept the spectrum and stay finite
+    res = simulate_generations(p, T=24, lam=1e-3, n=2, runs=3, rng=1)
+    assert np.all(np.isfinite(res.errors))
+    # a spread just inside the bound still works on the materialised path
+    q = Problem(eigs=np.logspace(0, -12, 8), w0=np.ones(8), T0=10)
+    assert np.all(np.isfinite(simulate(q, T=4, lam=0.0, n=1, runs=3, rng=1).errors))
