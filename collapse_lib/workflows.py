@@ -101,8 +101,8 @@ def _subsample_fit(gen, X, Xt, labels, i, T, d):
     gram = np.empty((s, d, d))
     deficient = []
     for r in range(s):
-        # One BLAS product per run over the distinct rows only (about 2/3 of T): a batched matmul over the runs
-        # and all T rows was 3x slower.
+        # One BLAS product per run over the distinct rows only (about 2/3 of T); measured 6% faster overall
+        # than one batched matmul over all T rows.
         rows = np.flatnonzero(counts[r])
         if rows.size < d:
             deficient.append(r)
@@ -161,7 +161,7 @@ def simulate_workflow(d: int, T: int, sigma: float = 1.0, n: int = 10, mode: str
     T : int
         Rows of the design (and of every new batch), ``>= d + 2``.
     sigma : float
-        Label noise of every iteration, ``>= 0``.
+        Label noise of every iteration, in ``[0, 1e50]``.
     n : int
         Iterations, ``>= 1``; iteration 1 fits the real labels.
     mode : {"replace", "accumulate", "accumulate-subsample", "accumulate-fresh"}
@@ -174,7 +174,7 @@ def simulate_workflow(d: int, T: int, sigma: float = 1.0, n: int = 10, mode: str
         ``"auto"``: sufficient statistics where they exist (``replace``, ``accumulate``, ``accumulate-fresh``);
         ``"plain"``: materialise every design and label vector. ``accumulate-subsample`` always materialises ``X``.
     w0_norm : float
-        Norm of the teacher, ``>= 0``. It does not affect the error unless a subsample has fewer than ``d``
+        Norm of the teacher, in ``[0, 1e50]``. It does not affect the error unless a subsample has fewer than ``d``
         distinct rows (then the minimum-norm fit shrinks towards 0).
 
     Returns
@@ -194,12 +194,12 @@ def simulate_workflow(d: int, T: int, sigma: float = 1.0, n: int = 10, mode: str
     if T < d + 2:
         raise ValueError(f"T must be >= d + 2 = {d + 2} (OLS on the fixed design has infinite expected error "
                          f"below), got T = {T}")
-    sigma = check.real("sigma", sigma)
+    sigma = check.scale("sigma", sigma)
     n = check.integer("n", n, minimum=1)
     mode = _choice("mode", mode, MODES)
     runs = check.integer("runs", runs, minimum=2)
     method = _choice("method", method, ("auto", "plain"))
-    w0_norm = check.real("w0_norm", w0_norm)
+    w0_norm = check.scale("w0_norm", w0_norm)
     gen = check.rng(rng)
     w0 = np.full(d, w0_norm / np.sqrt(d))
     fast = method == "auto" and mode != "accumulate-subsample"
@@ -240,7 +240,7 @@ def simulate_mixed_data(d: int, T: int, p2: float, n0: int, sigma: float = 1.0, 
     n0 : int
         Real rows of the generator's fit, ``>= d + 2``.
     sigma, sigma0 : float
-        Label noise of the training set and of the generator's data, ``>= 0``.
+        Label noise of the training set and of the generator's data, in ``[0, 1e50]``.
     runs : int
         Independent runs, ``>= 2``.
     rng : int, Generator, SeedSequence or None
@@ -257,7 +257,7 @@ def simulate_mixed_data(d: int, T: int, p2: float, n0: int, sigma: float = 1.0, 
     if abs(p2 * T - T2) > 1e-9 * T:
         raise ValueError(f"p2 * T must be an integer (the number of synthetic rows), got p2 * T = {p2 * T:g}")
     n0 = check.integer("n0", n0, minimum=d + 2)
-    sigma, sigma0 = check.real("sigma", sigma), check.real("sigma0", sigma0)
+    sigma, sigma0 = check.scale("sigma", sigma), check.scale("sigma0", sigma0)
     runs = check.integer("runs", runs, minimum=2)
     gen = check.rng(rng)
     errors = np.empty(runs)
@@ -301,7 +301,7 @@ def simulate_fresh_mix(w: float, k: float = 1.0, n: int = 100, rounds: int = 100
     d : int
         Dimension, ``>= 1``.
     sigma : float
-        Noise standard deviation, ``>= 0``.
+        Noise standard deviation, in ``[0, 1e50]``.
     runs : int
         Independent runs, ``>= 2``.
     rng : int, Generator, SeedSequence or None
@@ -320,7 +320,7 @@ def simulate_fresh_mix(w: float, k: float = 1.0, n: int = 100, rounds: int = 100
     if m < 1 or abs(n / k - m) > 1e-9 * (n / k):
         raise ValueError(f"k must make m = n/k a positive integer (synthetic samples per round), got n/k = {n / k:g}")
     rounds = check.integer("rounds", rounds)
-    sigma = check.real("sigma", sigma)
+    sigma = check.scale("sigma", sigma)
     runs = check.integer("runs", runs, minimum=2)
     gen = check.rng(rng)
     errors = np.empty((runs, rounds + 1))
@@ -359,7 +359,7 @@ def simulate_schedule(d: int, sizes, sigma: float = 1.0, runs: int = 100, rng=No
     sizes : array_like of int, shape (n,)
         ``T_1, ..., T_n``, each ``>= d + 2``.
     sigma : float
-        Noise of every generation, ``>= 0``.
+        Noise of every generation, in ``[0, 1e50]``.
     runs : int
         Independent chains, ``>= 2``.
     rng : int, Generator, SeedSequence or None
@@ -371,7 +371,7 @@ def simulate_schedule(d: int, sizes, sigma: float = 1.0, runs: int = 100, rng=No
     """
     d = check.integer("d", d, minimum=1)
     sizes = _check_sizes("sizes", sizes, d + 2)
-    sigma = check.real("sigma", sigma)
+    sigma = check.scale("sigma", sigma)
     runs = check.integer("runs", runs, minimum=2)
     gen = check.rng(rng)
     e = np.zeros((runs, d))
@@ -394,9 +394,9 @@ def simulate_gaussian_schedule(sizes, s: float = 1.0, mu0: float = 0.0, runs: in
     sizes : array_like of int, shape (n,)
         ``M_1, ..., M_n``, each ``>= 2``.
     s : float
-        Initial standard deviation, ``>= 0``.
+        Initial standard deviation, in ``[0, 1e50]``.
     mu0 : float
-        Initial mean.
+        Initial mean, in ``[-1e50, 1e50]``.
     runs : int
         Independent chains, ``>= 1``.
     rng : int, Generator, SeedSequence or None
@@ -407,8 +407,8 @@ def simulate_gaussian_schedule(sizes, s: float = 1.0, mu0: float = 0.0, runs: in
         Fitted means and variances; column 0 is ``(mu0, s^2)``.
     """
     sizes = _check_sizes("sizes", sizes, 2)
-    s = check.real("s", s)
-    mu0 = check.real("mu0", mu0, minimum=-np.inf)
+    s = check.scale("s", s)
+    mu0 = check.real("mu0", mu0, minimum=-check.MAX_SCALE, maximum=check.MAX_SCALE)
     runs = check.integer("runs", runs, minimum=1)
     gen = check.rng(rng)
     mu = np.empty((runs, sizes.size + 1))

@@ -261,17 +261,17 @@ INT = [2.5, "3", None, np.nan, True]
 RNG = [-1, "seed", 1.5]
 SIZES = [None, "abc", [], [[6, 8]], [6, 2.5], [True, True]]
 BAD = {
-    simulate_workflow: {"d": INT + [0], "T": INT + [0, 4], "sigma": NUM + [-0.1], "n": INT + [0],
+    simulate_workflow: {"d": INT + [0], "T": INT + [0, 4], "sigma": NUM + [-0.1, 1e200], "n": INT + [0],
                         "mode": ["Replace", "accumulate_subsample", None, 1], "runs": INT + [1], "rng": RNG,
-                        "method": ["bartlett", None], "w0_norm": NUM + [-1.0]},
+                        "method": ["bartlett", None], "w0_norm": NUM + [-1.0, 1e200]},
     simulate_mixed_data: {"d": INT + [0], "T": INT + [4], "p2": NUM + [-0.1, 1.1, 0.25], "n0": INT + [4],
-                          "sigma": NUM + [-1.0], "sigma0": NUM + [-1.0], "runs": INT + [1], "rng": RNG},
+                          "sigma": NUM + [-1.0, 1e60], "sigma0": NUM + [-1.0, 1e60], "runs": INT + [1], "rng": RNG},
     simulate_fresh_mix: {"w": NUM + [0.0, -0.2, 1.2], "k": NUM + [0.0, -1.0, 3.0, 20.0], "n": INT + [0, 3],
-                         "rounds": INT + [-1], "model": ["gaussian", None], "d": INT + [0], "sigma": NUM + [-1.0],
+                         "rounds": INT + [-1], "model": ["gaussian", None], "d": INT + [0], "sigma": NUM + [-1.0, 1e60],
                          "runs": INT + [1], "rng": RNG},
-    simulate_schedule: {"d": INT + [0], "sizes": SIZES + [[6, 4]], "sigma": NUM + [-1.0], "runs": INT + [1],
+    simulate_schedule: {"d": INT + [0], "sizes": SIZES + [[6, 4]], "sigma": NUM + [-1.0, 1e60], "runs": INT + [1],
                         "rng": RNG},
-    simulate_gaussian_schedule: {"sizes": SIZES + [[1, 4]], "s": NUM + [-1.0], "mu0": NUM, "runs": INT + [0],
+    simulate_gaussian_schedule: {"sizes": SIZES + [[1, 4]], "s": NUM + [-1.0, 1e60], "mu0": NUM + [1e300, -1e300], "runs": INT + [0],
                                  "rng": RNG},
 }
 
