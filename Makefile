@@ -60,7 +60,7 @@ assignments: $(STAMP)
 # The book without the exercises' solutions, in _build/student/html. Notebooks executed by the last main build
 # (_build/jupyter_execute) are reused when current; the others are executed again.
 book-student: $(STAMP)
-	$(BIN)/python -m collapse_lib.editions --book . _build/student/src
+	$(BIN)/python -m collapse_lib.student_book . _build/student/src
 	$(BIN)/jupyter-book build -W --keep-going _build/student/src
 	rm -rf _build/student/html && mv _build/student/src/_build/html _build/student/html
 	@echo "Student book built: $(CURDIR)/_build/student/html/index.html"

@@ -1,4 +1,4 @@
-"""Student and instructor editions from one source (collapse_lib.editions): markers, leaks, stubs, the book stripper.
+"""Student and instructor editions from one source (collapse_lib.editions) and the student book (student_book).
 
 The student edition must never contain a solution: every marker problem is an error, and for every assignment the
 distinctive lines of each solution (lines that appear nowhere else in the source) are absent from the student file.
@@ -14,7 +14,7 @@ import nbformat
 import pytest
 import yaml
 
-from collapse_lib import editions
+from collapse_lib import editions, student_book
 from collapse_lib.editions import MarkerError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -299,7 +299,7 @@ def test_appendix_links_match_the_config():
 # The student book: solutions stripped from pages
 
 def test_book_notebook_solutions_are_stripped():
-    out = editions.strip_book_solutions(read(FIXTURES / "book_page.ipynb"), "book_page")
+    out = student_book.strip_book_solutions(read(FIXTURES / "book_page.ipynb"), "book_page")
     text = nbformat.writes(out)
     for gone in ("Gated solution prose", "gated_solution_code", "More gated prose", "Plain solution prose",
                  "plain_solution_code", "Colon solution", "solution-start", "solution-end", "{solution}"):
@@ -311,7 +311,7 @@ def test_book_notebook_solutions_are_stripped():
 
 
 def test_book_markdown_solutions_are_stripped():
-    text = editions.strip_markdown_solutions((FIXTURES / "book_page.md").read_text())
+    text = student_book.strip_markdown_solutions((FIXTURES / "book_page.md").read_text())
     assert "Gated markdown solution" not in text and "hidden = 1" not in text and "Plain markdown" not in text
     assert "Exercise text three stays." in text and "The end stays." in text
 
@@ -324,7 +324,7 @@ def test_book_markdown_solutions_are_stripped():
 ])
 def test_book_stripper_errors(text, message):
     with pytest.raises(MarkerError, match=re.escape(message)):
-        editions.strip_markdown_solutions(text, "page")
+        student_book.strip_markdown_solutions(text, "page")
 
 
 def test_every_book_page_strips_cleanly():
@@ -334,17 +334,17 @@ def test_every_book_page_strips_cleanly():
     stripped = 0
     for p in pages:
         if p.suffix == ".ipynb":
-            before, after = nbformat.writes(read(p)), nbformat.writes(editions.strip_book_solutions(read(p), p.name))
+            before, after = nbformat.writes(read(p)), nbformat.writes(student_book.strip_book_solutions(read(p), p.name))
         else:
-            before, after = p.read_text(), editions.strip_markdown_solutions(p.read_text(), p.name)
+            before, after = p.read_text(), student_book.strip_markdown_solutions(p.read_text(), p.name)
         assert not re.search(r"\{solution(-start|-end)?\}", after), p.name
         stripped += before != after
     assert stripped >= 4, "the chapters have solutions to strip"
 
 
 def test_student_book_tree(tmp_path):
-    """--book writes config (hide_solutions, student title), toc, bibliography and stripped pages, no solutions."""
-    assert editions.main(["--book", str(ROOT), str(tmp_path / "src"), "--no-reuse"]) == 0
+    """The student book writes config (hide_solutions, student title), toc, bibliography, stripped pages."""
+    assert student_book.main([str(ROOT), str(tmp_path / "src"), "--no-reuse"]) == 0
     config = yaml.safe_load((tmp_path / "src" / "_config.yml").read_text())
     assert config["sphinx"]["config"]["hide_solutions"] is True
     assert "student edition" in config["title"]

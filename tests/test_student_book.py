@@ -1,7 +1,7 @@
 """The student edition of the book (`make book-student` -> _build/student/html) contains no solution text.
 
 For every page with exercise solutions, the *solution shingles* are the runs of 8 consecutive words of the page's
-source that disappear when its solutions are stripped (collapse_lib.editions): each contains words of a solution.
+source that disappear when its solutions are stripped (collapse_lib.student_book): each contains words of a solution.
 None may appear in the student page's HTML, nor in the notebook it offers for download. As controls, the exercises'
 own text must still be there, and (when the main build exists) the main book's page must show the solutions.
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from collapse_lib import editions
+from collapse_lib import student_book
 
 pytestmark = pytest.mark.student_book
 
@@ -47,10 +47,10 @@ def html_text(path: Path) -> str:
 def source_text(path: Path, strip: bool) -> str:
     if path.suffix == ".md":
         text = path.read_text()
-        return editions.strip_markdown_solutions(text, path.name) if strip else text
+        return student_book.strip_markdown_solutions(text, path.name) if strip else text
     nb = nbformat.read(path, as_version=4)
     if strip:
-        nb = editions.strip_book_solutions(nb, path.name)
+        nb = student_book.strip_book_solutions(nb, path.name)
     return "\n".join(c.source for c in nb.cells)
 
 
