@@ -11,7 +11,8 @@ in units of one OLS fit (a sanity check that they simulate the same thing).
 What to expect: replace and accumulate cost ``O(d^2)`` per iteration and run (sufficient statistics), against a pinv
 of the whole pool for the loop, so their ratios are large and grow with the pool. An exact accumulate-subsample fit
 needs the Gram matrix of its ``T`` rows, ``O(T d^2)``, the same order as the loop's SVD: its ratio is a constant
-factor (measured 7.7-8.0 on the book's shared 2-core machine), and it dominates the total ratio.
+factor (measured 8-16 on the book's shared 2-core machine, depending on its load), and it dominates the total ratio
+(43-81 in the same runs).
 
 Run: ``python benchmarks/bench_workflows.py`` (``--runs N`` for a shorter run; ``--json PATH`` writes the numbers).
 """
