@@ -23,6 +23,8 @@ _STYLE = """<style>
 .bd-article table:not(.cl-chart table) { display: block; max-width: 100%; overflow-x: auto; }
 .bd-article .cell_output, .bd-article .output { max-width: 100%; overflow-x: auto; }
 .bd-article div.highlight pre, .bd-article dt.sig, .bd-article dl.py, .bd-article dl.field-list { overflow-x: auto; }
+.bd-article :is(p, li, dd, td) code, .bd-article :is(p, li, dd, td) code span.pre {
+  white-space: normal; overflow-wrap: anywhere; }
 .bd-article .cl-table, .bd-article .cell_output .output { background:
   linear-gradient(to left, #0000001a, #0000 10px) right / 10px 100% no-repeat local; }
 .bd-article .widget-slider .widget-readout { min-width: 3.5em; }
