@@ -96,20 +96,11 @@ def _subsample_fit(gen, X, Xt, labels, i, T, d):
     mask = np.zeros((s, i * T), dtype=bool)
     mask[np.arange(s)[:, None], chosen] = True
     mask = mask.reshape(s, i, T)
-    counts = mask.sum(axis=1)                      # copies of each design row in the subsample
+    counts = mask.sum(axis=1).astype(float)        # copies of each design row in the subsample
     z = np.where(mask, labels[:, :i], 0.0).sum(axis=1)
-    gram = np.empty((s, d, d))
-    deficient = []
-    for r in range(s):
-        # One BLAS product per run over the distinct rows only (about 2/3 of T); measured 6% faster overall
-        # than one batched matmul over all T rows.
-        rows = np.flatnonzero(counts[r])
-        if rows.size < d:
-            deficient.append(r)
-            gram[r] = np.eye(d)                    # placeholder, solved below
-            continue
-        Xr = X[r, rows]
-        gram[r] = (Xr.T * counts[r, rows]) @ Xr
+    gram = (Xt * counts[:, None, :]) @ X
+    deficient = np.flatnonzero((counts > 0).sum(axis=1) < d)
+    gram[deficient] = np.eye(d)                    # placeholders, solved below
     w = _solve(gram, _mv(Xt, z))
     for r in deficient:
         # fewer than d distinct rows: the pool's OLS fit is not unique; take the minimum-norm one (pinv)
